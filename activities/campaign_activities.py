@@ -1,0 +1,160 @@
+"""One Temporal activity per step; each makes one HTTP call to its service.
+
+All activities live on one class that holds the shared `httpx.AsyncClient` and the per-service
+base URLs. The activity names (`radar_scan`, ...) are what the workflow schedules.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+from temporalio import activity
+
+from activities.http_errors import error_for_status, error_for_transport, failure
+from contracts import (
+    ENDPOINTS,
+    IDEMPOTENCY_HEADER,
+    AuditRequest,
+    ContentRequest,
+    FailureReason,
+    LearningSummary,
+    LearnRequest,
+    ProducedContent,
+    PublishReceipt,
+    PublishRequest,
+    QualityReport,
+    RadarScanRequest,
+    ServiceName,
+    StepCall,
+    StrategyBrief,
+    StrategyRequest,
+    TrendReport,
+)
+
+ResponseT = TypeVar("ResponseT", bound=BaseModel)
+
+
+class ServiceClient:
+    """Calls one endpoint of one service and turns every outcome into a result or a typed error."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_urls: Mapping[ServiceName, str],
+        tokens: Mapping[ServiceName, SecretStr | None] | None = None,
+        max_response_bytes: int = 512 * 1024,
+    ) -> None:
+        missing = set(ServiceName) - set(base_urls)
+        if missing:
+            raise ValueError(f"no base URL for services: {', '.join(sorted(missing))}")
+        self._http = http
+        self._base_urls = {s: u.rstrip("/") for s, u in base_urls.items()}
+        self._tokens = dict(tokens or {})
+        self._max_response_bytes = max_response_bytes
+
+    async def call(
+        self, service: ServiceName, call: StepCall[Any], response_model: type[ResponseT]
+    ) -> ResponseT:
+        endpoint = ENDPOINTS[service]
+        url = self._base_urls[service] + endpoint.path
+        headers = {IDEMPOTENCY_HEADER: call.idempotency_key}
+        token = self._tokens.get(service)
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+        body = call.request.model_dump_json().encode()
+        try:
+            async with self._http.stream(
+                "POST",
+                url,
+                content=body,
+                headers={**headers, "Content-Type": "application/json"},
+            ) as response:
+                content = await self._read_capped(response, service)
+        except httpx.TransportError as err:
+            raise error_for_transport(err, service.value, url) from None
+        error = error_for_status(response, service.value)
+        if error is not None:
+            raise error
+        return self._parse(content, response_model, service)
+
+    async def _read_capped(self, response: httpx.Response, service: ServiceName) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self._max_response_bytes:
+                raise failure(
+                    FailureReason.PAYLOAD_TOO_LARGE,
+                    f"{service.value} answered more than {self._max_response_bytes} bytes; "
+                    "large artifacts must stay out of workflow history",
+                )
+            chunks.append(chunk)
+        content = b"".join(chunks)
+        response._content = content  # lets error_for_status quote the body
+        return content
+
+    @staticmethod
+    def _parse(content: bytes, model: type[ResponseT], service: ServiceName) -> ResponseT:
+        try:
+            data = json.loads(content)
+        except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
+            raise failure(
+                FailureReason.INVALID_SERVICE_RESPONSE,
+                f"{service.value} answered a body that is not JSON: {err}",
+            ) from None
+        try:
+            return model.model_validate(data)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '<body>'}: {e['msg']}"
+                for e in err.errors()[:5]
+            )
+            raise failure(
+                FailureReason.INVALID_SERVICE_RESPONSE,
+                f"{service.value} answered a {model.__name__} that breaks the contract: {problems}",
+            ) from None
+
+
+class CampaignActivities:
+    """The six step activities. Register the bound methods of one instance on a worker."""
+
+    def __init__(self, services: ServiceClient) -> None:
+        self._services = services
+
+    @activity.defn(name="radar_scan")
+    async def radar_scan(self, call: StepCall[RadarScanRequest]) -> TrendReport:
+        return await self._services.call(ServiceName.RADAR, call, TrendReport)
+
+    @activity.defn(name="generate_strategy")
+    async def generate_strategy(self, call: StepCall[StrategyRequest]) -> StrategyBrief:
+        return await self._services.call(ServiceName.STRATEGY, call, StrategyBrief)
+
+    @activity.defn(name="produce_content")
+    async def produce_content(self, call: StepCall[ContentRequest]) -> ProducedContent:
+        return await self._services.call(ServiceName.CONTENT, call, ProducedContent)
+
+    @activity.defn(name="audit_quality")
+    async def audit_quality(self, call: StepCall[AuditRequest]) -> QualityReport:
+        return await self._services.call(ServiceName.QUALITY, call, QualityReport)
+
+    @activity.defn(name="publish_campaign")
+    async def publish_campaign(self, call: StepCall[PublishRequest]) -> PublishReceipt:
+        return await self._services.call(ServiceName.PUBLISHER, call, PublishReceipt)
+
+    @activity.defn(name="learn_from_campaign")
+    async def learn_from_campaign(self, call: StepCall[LearnRequest]) -> LearningSummary:
+        return await self._services.call(ServiceName.LEARNING, call, LearningSummary)
+
+    def all(self) -> list[object]:
+        return [
+            self.radar_scan,
+            self.generate_strategy,
+            self.produce_content,
+            self.audit_quality,
+            self.publish_campaign,
+            self.learn_from_campaign,
+        ]

@@ -1,0 +1,90 @@
+"""How HTTP outcomes map onto Temporal: which errors retry, and with what FailureReason.
+
+Retried by Temporal (retryable ApplicationError): connection errors and timeouts, 5xx, and
+408/409/425/429 (honouring Retry-After). Not retried: any other 4xx (SERVICE_REJECTED), a 2xx
+body that is not JSON or breaks the contract (INVALID_SERVICE_RESPONSE), an oversized answer
+(PAYLOAD_TOO_LARGE).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+from temporalio.exceptions import ApplicationError
+
+from contracts import FailureReason
+
+RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+MAX_RETRY_AFTER = timedelta(minutes=10)
+
+
+def failure(
+    reason: FailureReason, message: str, *, next_retry_delay: timedelta | None = None
+) -> ApplicationError:
+    """An ApplicationError whose `type` is the FailureReason; retryability follows the reason."""
+    return ApplicationError(
+        message,
+        type=reason.value,
+        non_retryable=not reason.retryable_by_temporal,
+        next_retry_delay=next_retry_delay,
+    )
+
+
+def retry_after(response: httpx.Response, now: datetime | None = None) -> timedelta | None:
+    """The Retry-After header as a delay (delta-seconds or HTTP-date), capped; None if absent."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    delay: timedelta
+    if value.isdigit():
+        delay = timedelta(seconds=int(value))
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        delay = when - (now or datetime.now(UTC))
+    return max(timedelta(0), min(delay, MAX_RETRY_AFTER))
+
+
+def _snippet(response: httpx.Response, limit: int = 300) -> str:
+    try:
+        text = response.text
+    except (UnicodeDecodeError, httpx.ResponseNotRead):
+        return "<unreadable body>"
+    text = " ".join(text.split())
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def error_for_status(response: httpx.Response, service: str) -> ApplicationError | None:
+    """None for 2xx; otherwise the ApplicationError that tells Temporal what to do."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return None
+    where = f"{service} answered {status} to {response.request.method} {response.request.url.path}"
+    detail = _snippet(response)
+    if status >= 500 or status in RETRYABLE_4XX:
+        return failure(
+            FailureReason.SERVICE_UNAVAILABLE,
+            f"{where}: {detail}",
+            next_retry_delay=retry_after(response),
+        )
+    if status == 413:
+        return failure(FailureReason.PAYLOAD_TOO_LARGE, f"{where}: {detail}")
+    return failure(FailureReason.SERVICE_REJECTED, f"{where}: {detail}")
+
+
+def error_for_transport(err: httpx.TransportError, service: str, url: str) -> ApplicationError:
+    if isinstance(err, httpx.TimeoutException):
+        return failure(
+            FailureReason.TIMEOUT, f"{service} did not answer in time ({type(err).__name__}) at {url}"
+        )
+    return failure(
+        FailureReason.SERVICE_UNAVAILABLE,
+        f"cannot reach {service} at {url}: {type(err).__name__}: {err}",
+    )

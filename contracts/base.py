@@ -1,0 +1,21 @@
+"""Shared model configuration and small mixins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Contract(BaseModel):
+    """Base of every contract: strict about unknown fields, so typos are reported, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
+
+
+class Artifact(Contract):
+    """An output of one step, produced by one service."""
+
+    artifact_id: UUID = Field(description="Set by the producing service; stable for a request.")
+    produced_at: datetime = Field(description="When the service produced it (service clock).")

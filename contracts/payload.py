@@ -1,0 +1,101 @@
+"""The master contract: everything known about one campaign, with its append-only log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import Field, JsonValue, model_validator
+
+from contracts.artifacts import (
+    LearningSummary,
+    ProducedContent,
+    PublishReceipt,
+    QualityReport,
+    StrategyBrief,
+    TrendReport,
+)
+from contracts.base import Contract
+from contracts.brief import CampaignBrief
+from contracts.enums import CampaignState, FailureReason
+
+
+class TraceEntry(Contract):
+    """One line of the execution log. `seq` is 1, 2, 3, ... with no gaps: the log only grows."""
+
+    seq: int = Field(ge=1)
+    at: datetime
+    actor_service: str = Field(min_length=1)
+    action: str = Field(min_length=1)
+    state: CampaignState
+    details: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class FailureDetails(Contract):
+    reason: FailureReason
+    step: CampaignState = Field(description="The state the campaign was in when it failed.")
+    message: str
+    failed_at: datetime
+
+
+class CampaignPayload(Contract):
+    campaign_id: UUID
+    execution_id: UUID
+    brief: CampaignBrief
+    retry_count: int = Field(default=0, ge=0)
+    max_retries: int = Field(default=3, ge=0)
+    state: CampaignState = CampaignState.IDLE
+    failure: FailureDetails | None = None
+
+    trend_report: TrendReport | None = None
+    strategy: StrategyBrief | None = None
+    content: ProducedContent | None = None
+    quality_report: QualityReport | None = None
+    publish_receipt: PublishReceipt | None = None
+    learning_summary: LearningSummary | None = None
+
+    execution_log: list[TraceEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _log_is_contiguous(self) -> CampaignPayload:
+        for expected, entry in enumerate(self.execution_log, start=1):
+            if entry.seq != expected:
+                raise ValueError(f"execution_log entry {expected} has seq {entry.seq}")
+        return self
+
+    def add_trace(
+        self,
+        actor_service: str,
+        action: str,
+        details: dict[str, Any] | None = None,
+        *,
+        at: datetime,
+    ) -> TraceEntry:
+        """Append one entry. `at` is explicit: in a workflow it must be `workflow.now()`."""
+        entry = TraceEntry(
+            seq=len(self.execution_log) + 1,
+            at=at,
+            actor_service=actor_service,
+            action=action,
+            state=self.state,
+            details=details or {},
+        )
+        self.execution_log.append(entry)
+        return entry
+
+    def is_terminal(self) -> bool:
+        """LEARN, or FAILED with no retries left."""
+        return self.state is CampaignState.LEARN or (
+            self.state is CampaignState.FAILED and not self.can_retry()
+        )
+
+    def can_retry(self) -> bool:
+        return self.state is CampaignState.FAILED and self.retry_count < self.max_retries
+
+    def mark_failed(
+        self, reason: FailureReason, message: str, *, step: CampaignState, at: datetime
+    ) -> FailureDetails:
+        self.failure = FailureDetails(reason=reason, step=step, message=message, failed_at=at)
+        self.state = CampaignState.FAILED
+        return self.failure

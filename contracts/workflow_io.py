@@ -1,0 +1,113 @@
+"""The public inputs and outputs of CampaignWorkflow: its start input, signals and result."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from contracts.artifacts import PublishReceipt
+from contracts.base import Contract
+from contracts.brief import CampaignBrief
+from contracts.enums import PIPELINE, CampaignState
+from contracts.payload import FailureDetails
+
+WORKFLOW_TYPE = "CampaignWorkflow"
+DEFAULT_TASK_QUEUE = "campaigns"
+RETRY_SIGNAL = "retry"
+START_SIGNAL = "start"
+STATE_QUERY = "state"
+PAYLOAD_QUERY = "payload"
+
+
+def workflow_id_for(campaign_id: UUID | str) -> str:
+    return f"campaign-{campaign_id}"
+
+
+class StepRetrySettings(Contract):
+    """Temporal's activity retry policy and timeout for one step."""
+
+    initial_interval: timedelta = Field(default=timedelta(seconds=1), gt=timedelta(0))
+    backoff_coefficient: float = Field(default=2.0, ge=1.0, le=10.0)
+    maximum_interval: timedelta = Field(default=timedelta(seconds=30), gt=timedelta(0))
+    maximum_attempts: int = Field(default=5, ge=1, le=100)
+    start_to_close_timeout: timedelta = Field(
+        default=timedelta(seconds=30), gt=timedelta(0), le=timedelta(hours=1)
+    )
+
+    @model_validator(mode="after")
+    def _interval_order(self) -> StepRetrySettings:
+        if self.maximum_interval < self.initial_interval:
+            raise ValueError("maximum_interval must be >= initial_interval")
+        return self
+
+
+class CampaignInput(Contract):
+    """The one input of CampaignWorkflow. Public: `temporal workflow start --input` takes it."""
+
+    campaign_id: UUID
+    execution_id: UUID | None = Field(
+        default=None, description="Idempotency scope; chosen by the workflow when omitted."
+    )
+    brief: CampaignBrief
+    max_retries: int = Field(default=3, ge=0, le=20)
+    retry_window: timedelta = Field(
+        default=timedelta(days=7),
+        gt=timedelta(0),
+        le=timedelta(days=365),
+        description="How long a FAILED campaign waits for a retry signal before it ends.",
+    )
+    step_retry: StepRetrySettings = Field(default_factory=StepRetrySettings)
+    step_retry_overrides: dict[CampaignState, StepRetrySettings] = Field(default_factory=dict)
+    start_immediately: bool = Field(
+        default=True, description="False: wait in IDLE for a `start` signal."
+    )
+
+    @field_validator("step_retry_overrides")
+    @classmethod
+    def _only_steps(
+        cls, value: dict[CampaignState, StepRetrySettings]
+    ) -> dict[CampaignState, StepRetrySettings]:
+        for state in value:
+            if state not in PIPELINE:
+                raise ValueError(f"{state} is not a step; steps are {', '.join(PIPELINE)}")
+        return value
+
+    def retry_settings_for(self, state: CampaignState) -> StepRetrySettings:
+        return self.step_retry_overrides.get(state, self.step_retry)
+
+
+class OperatorSignal(Contract):
+    requested_by: str = Field(default="operator", min_length=1, max_length=100)
+    reason: str = Field(default="", max_length=1000)
+
+
+class RetryRequest(OperatorSignal):
+    """The `retry` signal: resume a FAILED campaign from the step that failed."""
+
+
+class StartRequest(OperatorSignal):
+    """The `start` signal: start a campaign created with start_immediately=false."""
+
+
+class CampaignOutcome(Contract):
+    """What CampaignWorkflow returns when a campaign reaches LEARN."""
+
+    campaign_id: UUID
+    state: CampaignState
+    retry_count: int
+    publish_receipt: PublishReceipt | None
+    failure: FailureDetails | None = None
+    log_entries: int
+
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+
+
+class StepCall(Contract, Generic[RequestT]):
+    """The one input of every step activity: the service request and its idempotency key."""
+
+    idempotency_key: str = Field(min_length=1, max_length=255)
+    request: RequestT

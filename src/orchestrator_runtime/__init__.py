@@ -1,0 +1,1 @@
+"""What the orchestrator runs on: settings, logging, the Temporal connection, the binaries."""

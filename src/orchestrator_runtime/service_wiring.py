@@ -1,0 +1,32 @@
+"""Builds the shared httpx client and the activities from settings."""
+
+from __future__ import annotations
+
+import httpx
+
+from activities import CampaignActivities, ServiceClient
+from contracts import ServiceName
+from orchestrator_runtime.settings import Settings
+
+
+def create_http_client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(
+            settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds
+        ),
+        limits=httpx.Limits(
+            max_connections=settings.http_max_connections,
+            max_keepalive_connections=settings.http_max_keepalive_connections,
+        ),
+        follow_redirects=False,
+    )
+
+
+def create_activities(settings: Settings, http: httpx.AsyncClient) -> CampaignActivities:
+    services = ServiceClient(
+        http,
+        base_urls={s: settings.service_url(s) for s in ServiceName},
+        tokens={s: settings.service_token(s) for s in ServiceName},
+        max_response_bytes=settings.max_response_bytes,
+    )
+    return CampaignActivities(services)

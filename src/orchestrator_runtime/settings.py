@@ -1,0 +1,74 @@
+"""Application settings, from the environment (prefix CAMPAIGN_) or a .env file.
+
+The Temporal connection is not here: it comes from Temporal's own envconfig
+(TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts import DEFAULT_TASK_QUEUE, ServiceName
+
+DEFAULT_SERVICES_URL = "http://127.0.0.1:8700"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CAMPAIGN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    task_queue: str = Field(default=DEFAULT_TASK_QUEUE, min_length=1)
+
+    # One base URL per downstream service; all six default to the reference services.
+    radar_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
+    strategy_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
+    content_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
+    quality_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
+    publisher_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
+    learning_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
+    # Optional bearer token per service (sent as Authorization: Bearer ...).
+    radar_token: SecretStr | None = None
+    strategy_token: SecretStr | None = None
+    content_token: SecretStr | None = None
+    quality_token: SecretStr | None = None
+    publisher_token: SecretStr | None = None
+    learning_token: SecretStr | None = None
+
+    # The shared httpx client.
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    http_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+    http_max_connections: int = Field(default=100, ge=1, le=10_000)
+    http_max_keepalive_connections: int = Field(default=20, ge=0, le=10_000)
+    max_response_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        description="Larger service answers fail the step (PAYLOAD_TOO_LARGE): history stays small.",
+    )
+
+    # Worker.
+    max_concurrent_activities: int = Field(default=100, ge=1)
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=1)
+    max_cached_workflows: int = Field(default=1000, ge=0)
+    graceful_shutdown_seconds: float = Field(default=10.0, ge=0)
+
+    # Logging.
+    log_format: Literal["json", "console"] = "console"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def service_url(self, service: ServiceName) -> str:
+        url: AnyHttpUrl = getattr(self, f"{service.value}_url")
+        return str(url).rstrip("/")
+
+    def service_token(self, service: ServiceName) -> SecretStr | None:
+        token: SecretStr | None = getattr(self, f"{service.value}_token")
+        return token
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,46 @@
+"""The one place a campaign worker is assembled (worker.py, tests and benchmarks all use it)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities import CampaignActivities
+from orchestrator_runtime.settings import Settings
+from workflows import CampaignWorkflow
+
+# Our contracts and pydantic are deterministic and side-effect free: share them with the
+# sandbox instead of re-importing them for every workflow run.
+SANDBOX_PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "contracts", "activities")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
+    )
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    activities: CampaignActivities,
+    *,
+    task_queue: str | None = None,
+    **overrides: Any,
+) -> Worker:
+    options: dict[str, Any] = dict(
+        task_queue=task_queue or settings.task_queue,
+        workflows=[CampaignWorkflow],
+        activities=activities.all(),
+        workflow_runner=workflow_runner(),
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+    )
+    options.update(overrides)
+    return Worker(client, **options)

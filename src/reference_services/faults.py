@@ -1,0 +1,215 @@
+"""Fault injection: the knobs that make the reference services misbehave on purpose.
+
+Faults are random draws from one `random.Random(seed)` per app (not per request): with the same
+seed and the same sequence of calls, the same calls fail. Replacing the config (PUT/PATCH
+/admin/faults) re-seeds the generator.
+
+Per call, in this order (only for the services the config applies to):
+
+1. `latency_ms` is added to the call.
+2. `down`: the call is answered 503, nothing else happens.
+3. One exclusive draw picks at most one of throttle (429 + Retry-After), error (500/502/503),
+   malformed (200, not JSON) or wrong_schema (200, JSON of the wrong shape); their rates must add
+   up to at most 1. An error happens after the side effect with probability
+   `error_after_effect_share` (the effect is recorded and the answer stored, then lost: a retry
+   with the same key gets the stored answer), before it otherwise (nothing is recorded).
+   Malformed and wrong-schema answers are produced after the side effect, like a service that did
+   its work and then serialised its answer wrongly.
+4. An independent draw makes the call slow (`slow_rate`): it is answered only after
+   `slow_seconds`. A slow first call holds its idempotency key "in progress" for that time.
+5. `oversize_bytes` > 0: the content service's successful answers are padded (long but valid body
+   text, then JSON whitespace) so the body exceeds that many bytes.
+
+Faults never corrupt the idempotency ledger: see `ledger.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from contracts.enums import ServiceName
+
+ERROR_STATUSES: tuple[int, ...] = (500, 502, 503)
+
+InjectedKind = Literal[
+    "latency",
+    "down",
+    "throttle",
+    "error_before_effect",
+    "error_after_effect",
+    "malformed",
+    "wrong_schema",
+    "slow",
+    "oversize",
+]
+
+Outcome = Literal["none", "throttle", "error", "malformed", "wrong_schema"]
+
+# The faults that exclude each other, in draw order: (rate field, outcome).
+_EXCLUSIVE: tuple[tuple[str, Outcome], ...] = (
+    ("throttle_rate", "throttle"),
+    ("error_rate", "error"),
+    ("malformed_rate", "malformed"),
+    ("wrong_schema_rate", "wrong_schema"),
+)
+_EXCLUSIVE_RATES = tuple(name for name, _ in _EXCLUSIVE)
+
+
+class FaultConfig(BaseModel):
+    """What to inject, and where. Initial values come from REFSVC_* environment variables."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    latency_ms: int = Field(default=0, ge=0, le=600_000, description="Added to every call.")
+    error_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of calls answered 500, 502 or 503."
+    )
+    error_after_effect_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Of the injected errors, the share that happens after the side effect was "
+        "recorded (the answer is lost; a retry with the same key gets the stored answer).",
+    )
+    slow_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of calls answered after slow_seconds."
+    )
+    slow_seconds: float = Field(default=5.0, ge=0.0, le=600.0)
+    throttle_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of calls answered 429 with Retry-After."
+    )
+    throttle_retry_after_seconds: int = Field(default=1, ge=0, le=3600)
+    malformed_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of calls answered 200 with a non-JSON body."
+    )
+    wrong_schema_rate: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of calls answered 200 with valid JSON of the wrong shape.",
+    )
+    oversize_bytes: int = Field(
+        default=0,
+        ge=0,
+        le=256 * 1024 * 1024,
+        description="0 = off. Otherwise the content service's successful answers are padded "
+        "beyond this many bytes (still valid JSON of the right schema).",
+    )
+    down: bool = Field(default=False, description="Every call answers 503.")
+    services: Annotated[list[ServiceName], NoDecode] = Field(
+        default_factory=list,
+        description="The services the faults apply to; empty = all. In the environment: a JSON "
+        'list or a comma-separated list, e.g. REFSVC_SERVICES="publisher,content".',
+    )
+    seed: int = Field(default=0, description="Seed of the generator that draws the faults.")
+
+    @field_validator("services", mode="before")
+    @classmethod
+    def _parse_services(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _exclusive_rates_fit(self) -> FaultConfig:
+        total = sum(float(getattr(self, name)) for name in _EXCLUSIVE_RATES)
+        if total > 1.0 + 1e-9:
+            raise ValueError(
+                f"{' + '.join(_EXCLUSIVE_RATES)} must not exceed 1 (got {total:g}): "
+                "each call gets at most one of these faults"
+            )
+        return self
+
+    def applies_to(self, service: ServiceName) -> bool:
+        return not self.services or service in self.services
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    """The faults drawn for one call."""
+
+    config: FaultConfig
+    applies: bool
+    outcome: Outcome = "none"
+    error_after_effect: bool = False
+    error_status: int = 503
+    slow: bool = False
+
+    @property
+    def down(self) -> bool:
+        return self.applies and self.config.down
+
+    @property
+    def latency_seconds(self) -> float:
+        return self.config.latency_ms / 1000 if self.applies else 0.0
+
+    @property
+    def slow_seconds(self) -> float:
+        return self.config.slow_seconds if self.slow else 0.0
+
+    def oversize_bytes(self, service: ServiceName) -> int:
+        if self.applies and service is ServiceName.CONTENT:
+            return self.config.oversize_bytes
+        return 0
+
+
+class FaultController:
+    """The current FaultConfig and the seeded generator that draws faults from it."""
+
+    def __init__(self, config: FaultConfig) -> None:
+        self._lock = threading.Lock()
+        self._config = config
+        self._rng = random.Random(config.seed)
+
+    @property
+    def config(self) -> FaultConfig:
+        with self._lock:
+            return self._config
+
+    def replace(self, config: FaultConfig) -> FaultConfig:
+        with self._lock:
+            self._config = config
+            self._rng = random.Random(config.seed)
+            return config
+
+    def draw(self, service: ServiceName) -> FaultDecision:
+        with self._lock:
+            config = self._config
+            if not config.applies_to(service):
+                return FaultDecision(config=config, applies=False)
+            if config.down:
+                return FaultDecision(config=config, applies=True)
+            rng = self._rng
+            slow = rng.random() < config.slow_rate
+            pick = rng.random()
+            outcome: Outcome = "none"
+            after = False
+            status = 503
+            edge = 0.0
+            for name, kind in _EXCLUSIVE:
+                rate = float(getattr(config, name))
+                edge += rate
+                if rate > 0 and pick < edge:
+                    outcome = kind
+                    break
+            if outcome == "error":
+                after = rng.random() < config.error_after_effect_share
+                status = rng.choice(ERROR_STATUSES)
+            return FaultDecision(
+                config=config,
+                applies=True,
+                outcome=outcome,
+                error_after_effect=after,
+                error_status=status,
+                slow=slow,
+            )

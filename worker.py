@@ -1,0 +1,69 @@
+"""Runs a campaign worker: polls the task queue, runs CampaignWorkflow and the step activities.
+
+    python worker.py                # or: campaign-worker
+Connection: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* or a
+TEMPORAL_PROFILE (Temporal's envconfig). App settings: CAMPAIGN_* (see the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+import structlog
+
+from orchestrator_runtime.log_setup import configure_logging
+from orchestrator_runtime.service_wiring import create_activities, create_http_client
+from orchestrator_runtime.settings import Settings
+from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect
+from orchestrator_runtime.worker_factory import build_worker
+
+log = structlog.get_logger("worker")
+
+
+async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
+    client = await connect()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with create_http_client(settings) as http:
+        worker = build_worker(
+            client, settings, create_activities(settings, http), task_queue=task_queue
+        )
+        async with worker:
+            log.info(
+                "worker_started",
+                task_queue=worker.task_queue,
+                namespace=client.namespace,
+                services={s: settings.service_url(s) for s in _services()},
+            )
+            await stop.wait()
+            log.info("worker_stopping", graceful_seconds=settings.graceful_shutdown_seconds)
+    log.info("worker_stopped")
+
+
+def _services() -> list[str]:
+    from contracts import ServiceName
+
+    return [s.value for s in ServiceName]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--task-queue", help="override CAMPAIGN_TASK_QUEUE (default: campaigns)")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        asyncio.run(run_worker(settings, args.task_queue))
+    except TemporalUnavailableError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,387 @@
+"""CampaignWorkflow: the campaign state graph as durable, deterministic Temporal code.
+
+    IDLE -> RADAR_SCAN -> STRATEGY_GEN -> CONTENT_PROD -> QUALITY_AUDIT -> PUBLISH -> LEARN
+                                                          (gate fails, or a step gives up) -> FAILED
+
+Each step is one activity (one HTTP call). A step that gives up, or a closed quality gate, parks
+the campaign in FAILED, where it waits durably for a `retry` signal (at most `max_retries`) and
+then resumes from the step that failed (content production, for a closed gate). With no retry
+within `retry_window` the workflow ends as failed, its ApplicationError typed by FailureReason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    TimeoutError,
+    is_cancelled_exception,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from activities import CampaignActivities
+    from contracts import (
+        PAYLOAD_QUERY,
+        PIPELINE,
+        RETRY_SIGNAL,
+        SERVICE_FOR_STATE,
+        START_SIGNAL,
+        STATE_QUERY,
+        WORKFLOW_TYPE,
+        AuditRequest,
+        CampaignInput,
+        CampaignOutcome,
+        CampaignPayload,
+        CampaignState,
+        ContentRequest,
+        FailureReason,
+        LearnRequest,
+        PublishRequest,
+        RadarScanRequest,
+        RetryRequest,
+        StartRequest,
+        StepCall,
+        StrategyRequest,
+    )
+    from workflows import search_attributes as sa
+    from workflows.quality_gate import gate_problems
+
+S = CampaignState
+ORCHESTRATOR = "orchestrator"
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
+class StepFailed(Exception):
+    """Internal: a step gave up or the gate closed. Always caught in `run`, never escapes."""
+
+    def __init__(
+        self, reason: FailureReason, step: CampaignState, message: str, resume_at: CampaignState
+    ) -> None:
+        super().__init__(message)
+        self.reason, self.step, self.message, self.resume_at = reason, step, message, resume_at
+
+
+@workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
+class CampaignWorkflow:
+    @workflow.init
+    def __init__(self, input: CampaignInput) -> None:
+        self._input = input
+        self._payload = CampaignPayload(
+            campaign_id=input.campaign_id,
+            execution_id=input.execution_id or workflow.uuid4(),
+            brief=input.brief,
+            max_retries=input.max_retries,
+        )
+        self._resume_at: CampaignState = S.RADAR_SCAN
+        self._retry_requests: deque[RetryRequest] = deque()
+        self._start_request: StartRequest | None = None
+
+    # ---- the graph, top to bottom ------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: CampaignInput) -> CampaignOutcome:
+        self._trace("campaign_created", {"execution_id": str(self._payload.execution_id)})
+        try:
+            if not input.start_immediately:
+                await self._wait_for_start()
+            while True:
+                try:
+                    await self._walk_graph()
+                    self._trace("campaign_completed", {"retry_count": self._payload.retry_count})
+                    return self._outcome()
+                except StepFailed as failed:
+                    self._enter_failed(failed)
+                    if not await self._wait_for_retry():
+                        raise self._final_failure() from None
+        except asyncio.CancelledError:
+            self._enter_cancelled()
+            raise
+
+    async def _walk_graph(self) -> None:
+        p = self._payload
+        if self._due(S.RADAR_SCAN):
+            p.trend_report = await self._step(
+                S.RADAR_SCAN,
+                CampaignActivities.radar_scan,
+                RadarScanRequest(campaign_id=p.campaign_id, brief=p.brief),
+            )
+        if self._due(S.STRATEGY_GEN):
+            p.strategy = await self._step(
+                S.STRATEGY_GEN,
+                CampaignActivities.generate_strategy,
+                StrategyRequest(
+                    campaign_id=p.campaign_id, brief=p.brief, trend_report=_have(p.trend_report)
+                ),
+            )
+        if self._due(S.CONTENT_PROD):
+            # After a closed gate, the next revision is produced against the audit's findings.
+            p.content = await self._step(
+                S.CONTENT_PROD,
+                CampaignActivities.produce_content,
+                ContentRequest(
+                    campaign_id=p.campaign_id,
+                    brief=p.brief,
+                    strategy=_have(p.strategy),
+                    revision=p.content.revision + 1 if p.content else 0,
+                    feedback=p.quality_report if p.content else None,
+                ),
+            )
+        if self._due(S.QUALITY_AUDIT):
+            p.quality_report = await self._step(
+                S.QUALITY_AUDIT,
+                CampaignActivities.audit_quality,
+                AuditRequest(
+                    campaign_id=p.campaign_id,
+                    brief=p.brief,
+                    strategy=_have(p.strategy),
+                    content=_have(p.content),
+                ),
+            )
+            self._quality_gate()
+        if self._due(S.PUBLISH):
+            p.publish_receipt = await self._step(
+                S.PUBLISH,
+                CampaignActivities.publish_campaign,
+                PublishRequest(
+                    campaign_id=p.campaign_id,
+                    campaign_name=p.brief.name,
+                    content=_have(p.content),
+                    quality_report_id=_have(p.quality_report).artifact_id,
+                ),
+            )
+        if self._due(S.LEARN):
+            p.learning_summary = await self._step(
+                S.LEARN,
+                CampaignActivities.learn_from_campaign,
+                LearnRequest(
+                    campaign_id=p.campaign_id,
+                    brief=p.brief,
+                    receipt=_have(p.publish_receipt),
+                    quality_report=_have(p.quality_report),
+                ),
+            )
+
+    def _quality_gate(self) -> None:
+        problems = gate_problems(self._payload.quality_report)
+        if problems:
+            raise StepFailed(
+                FailureReason.QUALITY_GATE_FAILED,
+                S.QUALITY_AUDIT,
+                "quality gate closed: " + "; ".join(problems),
+                resume_at=S.CONTENT_PROD,
+            )
+        self._trace("quality_gate_passed")
+
+    # ---- FAILED: park, wait for an operator, resume ------------------------------------------
+
+    def _enter_failed(self, failed: StepFailed) -> None:
+        p = self._payload
+        p.mark_failed(failed.reason, failed.message, step=failed.step, at=workflow.now())
+        self._resume_at = failed.resume_at
+        self._trace(
+            "campaign_failed",
+            {
+                "reason": failed.reason.value,
+                "failed_step": failed.step.value,
+                "message": failed.message,
+                "resume_at": failed.resume_at.value,
+                "retries_left": p.max_retries - p.retry_count,
+                "retry_window_seconds": self._input.retry_window.total_seconds(),
+            },
+        )
+
+    async def _wait_for_retry(self) -> bool:
+        """True when an accepted retry arrived; False when the retry window expired."""
+        p = self._payload
+        deadline = workflow.now() + self._input.retry_window
+        while True:
+            remaining = deadline - workflow.now()
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._retry_requests),
+                    timeout=max(remaining, timedelta(seconds=1)),
+                    timeout_summary="retry window",
+                )
+            except asyncio.TimeoutError:
+                self._trace("retry_window_expired", {"retry_window": str(self._input.retry_window)})
+                return False
+            request = self._retry_requests.popleft()
+            if not p.can_retry():
+                self._trace(
+                    "retry_refused",
+                    {
+                        "requested_by": request.requested_by,
+                        "why": f"max_retries ({p.max_retries}) reached",
+                    },
+                )
+                continue
+            p.retry_count += 1
+            failed = p.failure
+            p.failure = None
+            self._trace(
+                "retry_accepted",
+                {
+                    "requested_by": request.requested_by,
+                    "reason": request.reason,
+                    "retry_count": p.retry_count,
+                    "previous_failure": failed.reason.value if failed else None,
+                    "resume_at": self._resume_at.value,
+                },
+            )
+            return True
+
+    def _final_failure(self) -> ApplicationError:
+        failure = self._payload.failure
+        assert failure is not None
+        return ApplicationError(
+            f"campaign {self._payload.campaign_id} FAILED at {failure.step}: "
+            f"{failure.reason}: {failure.message}",
+            self._outcome(),
+            type=failure.reason.value,
+            non_retryable=True,
+        )
+
+    def _enter_cancelled(self) -> None:
+        p = self._payload
+        step = p.state if p.state is not S.FAILED else (p.failure.step if p.failure else p.state)
+        p.mark_failed(FailureReason.CANCELLED, "cancelled by request", step=step, at=workflow.now())
+        self._trace("campaign_cancelled", {"step": step.value})
+
+    # ---- signals and queries -----------------------------------------------------------------
+
+    @workflow.signal(name=RETRY_SIGNAL)
+    def retry(self, request: RetryRequest) -> None:
+        if self._payload.state is not S.FAILED:
+            self._trace(
+                "retry_refused",
+                {
+                    "requested_by": request.requested_by,
+                    "why": f"campaign is {self._payload.state}, not FAILED",
+                },
+            )
+            return
+        self._retry_requests.append(request)
+
+    @workflow.signal(name=START_SIGNAL)
+    def start(self, request: StartRequest) -> None:
+        if self._start_request is None:
+            self._start_request = request
+
+    @workflow.query(name=STATE_QUERY)
+    def state(self) -> CampaignState:
+        return self._payload.state
+
+    @workflow.query(name=PAYLOAD_QUERY)
+    def payload(self) -> CampaignPayload:
+        return self._payload
+
+    # ---- machinery ---------------------------------------------------------------------------
+
+    async def _wait_for_start(self) -> None:
+        await workflow.wait_condition(lambda: self._start_request is not None)
+        assert self._start_request is not None
+        self._trace("campaign_started", {"requested_by": self._start_request.requested_by})
+
+    def _due(self, state: CampaignState) -> bool:
+        return PIPELINE.index(state) >= PIPELINE.index(self._resume_at)
+
+    async def _step(
+        self,
+        state: CampaignState,
+        activity: Callable[[Any, Any], Awaitable[ResultT]],
+        request: BaseModel,
+    ) -> ResultT:
+        """Enter `state` and run its activity under the step's retry policy."""
+        p = self._payload
+        self._resume_at = state
+        p.state = state
+        self._trace("step_started", {"service": SERVICE_FOR_STATE[state].value})
+        policy = self._input.retry_settings_for(state)
+        call = StepCall(idempotency_key=self._idempotency_key(state), request=request)
+        try:
+            result = await workflow.execute_activity_method(
+                activity,
+                call,
+                start_to_close_timeout=policy.start_to_close_timeout,
+                retry_policy=RetryPolicy(
+                    initial_interval=policy.initial_interval,
+                    backoff_coefficient=policy.backoff_coefficient,
+                    maximum_interval=policy.maximum_interval,
+                    maximum_attempts=policy.maximum_attempts,
+                    non_retryable_error_types=[
+                        r.value for r in FailureReason if not r.retryable_by_temporal
+                    ],
+                ),
+                summary=f"{state}: {SERVICE_FOR_STATE[state]} for {p.brief.name}"[:200],
+            )
+        except ActivityError as err:
+            if is_cancelled_exception(err):
+                raise asyncio.CancelledError() from err
+            reason, message = _classify(err)
+            raise StepFailed(reason, state, message, resume_at=state) from err
+        self._trace(
+            "step_completed",
+            {"service": SERVICE_FOR_STATE[state].value, "artifact_id": str(result.artifact_id)},  # type: ignore[attr-defined]
+        )
+        return result
+
+    def _idempotency_key(self, state: CampaignState) -> str:
+        """Same for every Temporal retry of a step; new for each operator retry of the campaign."""
+        p = self._payload
+        return f"{p.campaign_id}:{p.execution_id}:{state.value}:r{p.retry_count}"
+
+    def _trace(self, action: str, details: dict[str, Any] | None = None) -> None:
+        p = self._payload
+        p.add_trace(ORCHESTRATOR, action, details, at=workflow.now())
+        workflow.upsert_search_attributes(
+            [
+                sa.CAMPAIGN_STATE.value_set(p.state.value),
+                sa.CAMPAIGN_RETRY_COUNT.value_set(p.retry_count),
+                sa.CAMPAIGN_FAILURE_REASON.value_set(p.failure.reason.value)
+                if p.failure
+                else sa.CAMPAIGN_FAILURE_REASON.value_unset(),
+            ]
+        )
+
+    def _outcome(self) -> CampaignOutcome:
+        p = self._payload
+        return CampaignOutcome(
+            campaign_id=p.campaign_id,
+            state=p.state,
+            retry_count=p.retry_count,
+            publish_receipt=p.publish_receipt,
+            failure=p.failure,
+            log_entries=len(p.execution_log),
+        )
+
+
+def _classify(err: ActivityError) -> tuple[FailureReason, str]:
+    """The FailureReason of an activity that gave up, from the last attempt's cause."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        known = {r.value for r in FailureReason}
+        reason = (
+            FailureReason(cause.type) if cause.type in known else FailureReason.INTERNAL_ERROR
+        )
+        return reason, f"{cause.message} (retry state: {err.retry_state.name if err.retry_state else 'n/a'})"
+    if isinstance(cause, TimeoutError):
+        return FailureReason.TIMEOUT, f"activity timed out ({cause.type.name if cause.type else 'unknown'})"
+    return FailureReason.INTERNAL_ERROR, f"{type(cause).__name__}: {cause}"
+
+
+def _have(artifact: ResultT | None) -> ResultT:
+    """An artifact an earlier step produced; its absence is a bug, so it fails loudly and typed."""
+    if artifact is None:
+        raise ApplicationError(
+            "an earlier step's artifact is missing", type=FailureReason.INTERNAL_ERROR.value
+        )
+    return artifact
