@@ -14,6 +14,7 @@ import sys
 
 import structlog
 
+from contracts import ServiceName
 from orchestrator_runtime.log_setup import configure_logging
 from orchestrator_runtime.service_wiring import create_activities, create_http_client
 from orchestrator_runtime.settings import Settings
@@ -38,17 +39,11 @@ async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
                 "worker_started",
                 task_queue=worker.task_queue,
                 namespace=client.namespace,
-                services={s: settings.service_url(s) for s in _services()},
+                services={s.value: settings.service_url(s) for s in ServiceName},
             )
             await stop.wait()
             log.info("worker_stopping", graceful_seconds=settings.graceful_shutdown_seconds)
     log.info("worker_stopped")
-
-
-def _services() -> list[str]:
-    from contracts import ServiceName
-
-    return [s.value for s in ServiceName]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -82,7 +82,8 @@ def error_for_status(response: httpx.Response, service: str) -> ApplicationError
 def error_for_transport(err: httpx.TransportError, service: str, url: str) -> ApplicationError:
     if isinstance(err, httpx.TimeoutException):
         return failure(
-            FailureReason.TIMEOUT, f"{service} did not answer in time ({type(err).__name__}) at {url}"
+            FailureReason.TIMEOUT,
+            f"{service} did not answer in time ({type(err).__name__}) at {url}",
         )
     return failure(
         FailureReason.SERVICE_UNAVAILABLE,

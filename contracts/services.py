@@ -139,4 +139,6 @@ ENDPOINTS: dict[ServiceName, ServiceEndpoint] = {
     )
 }
 
-SERVICE_FOR_STATE: dict[CampaignState, ServiceName] = {e.state: e.service for e in ENDPOINTS.values()}
+SERVICE_FOR_STATE: dict[CampaignState, ServiceName] = {
+    e.state: e.service for e in ENDPOINTS.values()
+}

@@ -369,12 +369,16 @@ def _classify(err: ActivityError) -> tuple[FailureReason, str]:
     cause = err.cause
     if isinstance(cause, ApplicationError):
         known = {r.value for r in FailureReason}
-        reason = (
-            FailureReason(cause.type) if cause.type in known else FailureReason.INTERNAL_ERROR
+        reason = FailureReason(cause.type) if cause.type in known else FailureReason.INTERNAL_ERROR
+        return (
+            reason,
+            f"{cause.message} (retry state: {err.retry_state.name if err.retry_state else 'n/a'})",
         )
-        return reason, f"{cause.message} (retry state: {err.retry_state.name if err.retry_state else 'n/a'})"
     if isinstance(cause, TimeoutError):
-        return FailureReason.TIMEOUT, f"activity timed out ({cause.type.name if cause.type else 'unknown'})"
+        return (
+            FailureReason.TIMEOUT,
+            f"activity timed out ({cause.type.name if cause.type else 'unknown'})",
+        )
     return FailureReason.INTERNAL_ERROR, f"{type(cause).__name__}: {cause}"
 
 

@@ -16,8 +16,9 @@ def gate_problems(report: QualityReport | None) -> list[str]:
     problems: list[str] = []
     if report.verdict is QualityVerdict.FAIL:
         problems.append("verdict FAIL")
-    problems.extend(
-        f"CRITICAL check '{check.name}' failed: {check.message}".rstrip(": ")
-        for check in report.critical_checks
-    )
+    for check in report.critical_checks:
+        where = f" on {check.channel}" if check.channel else ""
+        problems.append(
+            f"CRITICAL check '{check.name}'{where} failed: {check.message}".rstrip(": ")
+        )
     return problems

@@ -29,9 +29,21 @@ async def connect(**overrides: Any) -> Client:
     except RuntimeError as err:
         raise TemporalUnavailableError(
             f"cannot reach Temporal at {config['target_host']} "
-            f"(namespace {config['namespace']}): {err}"
+            f"(namespace {config['namespace']}): {_short(err)}"
         ) from err
 
+
+def _short(err: Exception) -> str:
+    text = str(err)
+    for needle, short in (
+        ("ConnectionRefused", "connection refused"),
+        ("dns error", "unknown host"),
+        ("timed out", "timed out"),
+        ("InvalidCertificate", "TLS certificate rejected"),
+    ):
+        if needle in text:
+            return short
+    return text
 
 
 async def register_search_attributes(client: Client) -> None:

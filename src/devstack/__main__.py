@@ -1,0 +1,45 @@
+"""python -m devstack {up,down,status,demo}: the local stack behind `make demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from devstack.demo import main_async
+from devstack.processes import ProcessFailedError
+from devstack.stack import DevStack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "demo"])
+    args = parser.parse_args(argv)
+    stack = DevStack()
+    c = stack.config
+    try:
+        if args.command in ("up", "demo"):
+            print(f"Starting the local stack (logs in {c.run_dir}/) ...")
+            stack.up()
+            print(
+                f"   Temporal dev server  {c.temporal_address}  (file-backed: {c.run_dir}/temporal.db)"
+            )
+            print(f"   Temporal Web UI      {c.ui_url}")
+            print(f"   reference services   {c.services_url}/docs")
+            print(f"   worker               task queue '{c.task_queue}'")
+        if args.command == "demo":
+            return asyncio.run(main_async(stack))
+        if args.command == "down":
+            stopped = stack.down()
+            print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+        if args.command == "status":
+            for name, pid in stack.status().items():
+                print(f"{name:<10} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    except ProcessFailedError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

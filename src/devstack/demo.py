@@ -1,0 +1,130 @@
+"""The demo: two campaigns through the whole graph on the embedded dev server.
+
+One publishes straight away. The other promises "guaranteed" results, so the audit reports a
+CRITICAL check and the quality gate parks it in FAILED; an operator's `retry` signal then makes
+the content service revise the copy against the audit, and it publishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from uuid import uuid4
+
+from temporalio.client import Client, WorkflowHandle
+
+from contracts import (
+    STATE_QUERY,
+    CampaignBrief,
+    CampaignInput,
+    CampaignOutcome,
+    CampaignPayload,
+    CampaignState,
+    Channel,
+    RetryRequest,
+)
+from devstack.stack import DevStack
+from orchestrator_runtime.campaign_ops import campaign_payload, retry_campaign, start_campaign
+from orchestrator_runtime.temporal_client import connect
+
+STEP_TIMEOUT = 120.0
+
+
+def demo_briefs() -> tuple[CampaignBrief, CampaignBrief]:
+    clean = CampaignBrief(
+        name="Spring launch: Aurora running shoes",
+        objective="Drive pre-orders of the Aurora trail shoe among weekend runners",
+        audience="Trail runners aged 25-45 in Europe",
+        channels=[Channel.EMAIL, Channel.SOCIAL, Channel.BLOG],
+        budget=25_000,
+        keywords=["trail running", "lightweight", "pre-order"],
+    )
+    risky = CampaignBrief(
+        name="Winter promo: Nimbus savings account",
+        objective="Promise guaranteed returns to grow Nimbus savings sign-ups",
+        audience="First-time savers aged 20-35",
+        channels=[Channel.EMAIL, Channel.SEARCH_ADS],
+        budget=40_000,
+        keywords=["savings", "interest"],
+    )
+    return clean, risky
+
+
+async def _wait_for_state(
+    handle: WorkflowHandle[object, CampaignOutcome], wanted: CampaignState
+) -> None:
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while time.monotonic() < deadline:
+        if await handle.query(STATE_QUERY, result_type=CampaignState) is wanted:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"{handle.id} did not reach {wanted} within {STEP_TIMEOUT:.0f}s")
+
+
+def _line(payload: CampaignPayload) -> str:
+    receipt = payload.publish_receipt
+    published = f"published as {receipt.publication_id}" if receipt else "not published"
+    return (
+        f"{payload.state} after {payload.retry_count} operator retr"
+        f"{'y' if payload.retry_count == 1 else 'ies'}; {published}; "
+        f"{len(payload.execution_log)} log entries"
+    )
+
+
+async def run_demo(client: Client, task_queue: str, ui_url: str | None) -> list[CampaignPayload]:
+    clean, risky = demo_briefs()
+    results: list[CampaignPayload] = []
+
+    print(f"\n1) '{clean.name}': a clean brief")
+    first = await start_campaign(
+        client, CampaignInput(campaign_id=uuid4(), brief=clean), task_queue=task_queue
+    )
+    print(f"   started {first.id}")
+    await asyncio.wait_for(first.result(), STEP_TIMEOUT)
+    results.append(await campaign_payload(client, first.id))
+    print(f"   -> {_line(results[-1])}")
+
+    print(f"\n2) '{risky.name}': the brief promises 'guaranteed' returns")
+    second = await start_campaign(
+        client, CampaignInput(campaign_id=uuid4(), brief=risky), task_queue=task_queue
+    )
+    print(f"   started {second.id}")
+    await _wait_for_state(second, CampaignState.FAILED)
+    parked = await campaign_payload(client, second.id)
+    assert parked.failure is not None
+    print(f"   -> parked in FAILED: {parked.failure.reason}: {parked.failure.message}")
+    print("   operator sends the `retry` signal ...")
+    await retry_campaign(
+        client, second.id, RetryRequest(requested_by="demo", reason="copy revised by the audit")
+    )
+    await asyncio.wait_for(second.result(), STEP_TIMEOUT)
+    results.append(await campaign_payload(client, second.id))
+    print(f"   -> {_line(results[-1])}")
+
+    print("\nOutcomes")
+    for handle, payload in zip((first, second), results, strict=True):
+        print(
+            f"   {handle.id}  {payload.state:<6} retries={payload.retry_count}  {payload.brief.name}"
+        )
+    if ui_url:
+        print(f"\nTemporal Web UI: {ui_url}/namespaces/default/workflows")
+        for handle in (first, second):
+            print(f"   {ui_url}/namespaces/default/workflows/{handle.id}")
+    return results
+
+
+async def main_async(stack: DevStack) -> int:
+    c = stack.config
+    client = await connect(target_host=c.temporal_address, namespace="default")
+    results = await run_demo(client, c.task_queue, c.ui_url)
+    ok = all(p.state is CampaignState.LEARN for p in results)
+    last = f"campaign-{results[-1].campaign_id}"
+    print(
+        "\nFrom the terminal:\n"
+        f"   .venv/bin/temporal workflow list --address {c.temporal_address}\n"
+        f"   .venv/bin/temporal workflow query --address {c.temporal_address} "
+        f"--workflow-id {last} --type payload\n"
+        f"   .venv/bin/campaign status {last}\n"
+        f"\nThe stack keeps running (logs in {c.run_dir}/); stop it with `make stop`."
+    )
+    return 0 if ok else 1

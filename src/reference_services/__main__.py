@@ -1,0 +1,114 @@
+"""Run the reference services: `python -m reference_services [--host H] [--port P] [--log-file F]`.
+
+Binds 127.0.0.1:8700 by default (REFSVC_HOST / REFSVC_PORT). Logs go to stderr, and also to
+--log-file when given. Fault knobs come from REFSVC_* (see settings.py) and /admin/faults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+from pathlib import Path
+
+import structlog
+import uvicorn
+
+from reference_services.app import create_app
+from reference_services.settings import ReferenceSettings
+
+
+def configure_logging(level: str, fmt: str, log_file: Path | None) -> None:
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    root = logging.getLogger()
+    root.handlers[:] = []
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = ReferenceSettings()
+    parser = argparse.ArgumentParser(
+        prog="python -m reference_services",
+        description="The six reference services of campaign-orchestrator, in one HTTP app.",
+    )
+    parser.add_argument("--host", default=settings.host, help=f"default {settings.host}")
+    parser.add_argument("--port", type=int, default=settings.port, help=f"default {settings.port}")
+    parser.add_argument("--log-file", type=Path, default=None, help="also write logs here")
+    parser.add_argument(
+        "--log-level", default=settings.log_level, choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    parser.add_argument("--log-format", default=settings.log_format, choices=["console", "json"])
+    args = parser.parse_args(argv)
+
+    configure_logging(args.log_level, args.log_format, args.log_file)
+    log = structlog.get_logger("reference_services")
+    settings = settings.model_copy(update={"host": args.host, "port": args.port})
+    if not _is_loopback(args.host) and settings.require_token is None:
+        log.warning(
+            "listening beyond loopback without REFSVC_REQUIRE_TOKEN: anyone who can reach "
+            "this port can call the services and the /admin endpoints",
+            host=args.host,
+        )
+    log.info(
+        "reference_services_starting",
+        host=args.host,
+        port=args.port,
+        token_required=settings.require_token is not None,
+        faults=settings.fault_config().model_dump(mode="json"),
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        log_level=args.log_level.lower(),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""The idempotency ledger: the side effects the services performed and the calls they received.
+
+Idempotency is scoped per service: (service, Idempotency-Key) identifies one operation.
+
+- First call with a key: `begin` marks the key "in progress"; the service does its work and
+  `complete` records the side effect once and stores the exact response bytes.
+- Same key, same request body (same request hash): `begin` answers "replay" with the stored bytes
+  (the service answers them again with `Idempotent-Replayed: true`; no new side effect).
+- Same key, different body: "conflict" (answered 422).
+- Same key while the first call is still being processed: "in_progress" (answered 409).
+- If processing fails before `complete`, `abort` frees the key: nothing was recorded.
+
+All operations take one short `threading.Lock` and never await while holding it, so the ledger is
+safe under asyncio concurrency and under threads alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+from uuid import UUID
+
+from contracts.enums import ServiceName
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One side effect a service performed (once per service and idempotency key)."""
+
+    service: ServiceName
+    idempotency_key: str
+    campaign_id: UUID
+    at: datetime
+    request_hash: str
+    artifact_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One call a service received, whatever its outcome (replays and injected faults too)."""
+
+    service: ServiceName
+    idempotency_key: str | None
+    campaign_id: UUID | None
+    at: datetime
+    request_hash: str | None
+    outcome: str
+    status_code: int
+    duration_ms: float
+    injected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Begin:
+    kind: Literal["fresh", "replay", "conflict", "in_progress"]
+    response: bytes | None = None
+    """The stored response, for a replay."""
+    first_campaign_id: UUID | None = None
+    """The campaign the key was first used for (for conflict messages)."""
+
+
+@dataclass
+class _Entry:
+    request_hash: str
+    campaign_id: UUID
+    response: bytes | None = None  # None while in progress
+
+    @property
+    def done(self) -> bool:
+        return self.response is not None
+
+
+@dataclass
+class ServiceCounters:
+    calls: int = 0
+    effects: int = 0
+    replays: int = 0
+    conflicts: int = 0
+    in_progress: int = 0
+    rejected: int = 0
+    errors: int = 0
+    injected: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    def copy(self) -> ServiceCounters:
+        return ServiceCounters(
+            calls=self.calls,
+            effects=self.effects,
+            replays=self.replays,
+            conflicts=self.conflicts,
+            in_progress=self.in_progress,
+            rejected=self.rejected,
+            errors=self.errors,
+            injected=Counter(self.injected),
+            statuses=Counter(self.statuses),
+        )
+
+
+class Ledger:
+    """In-memory; lost on restart (these are reference services, not production ones)."""
+
+    def __init__(self, max_recorded_calls: int = 100_000) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[ServiceName, str], _Entry] = {}
+        self._effects: list[Effect] = []
+        self._calls: deque[CallRecord] = deque(maxlen=max_recorded_calls)
+        self._counters: dict[ServiceName, ServiceCounters] = {
+            s: ServiceCounters() for s in ServiceName
+        }
+
+    # --- idempotency -------------------------------------------------------------------------
+
+    def begin(self, service: ServiceName, key: str, request_hash: str, campaign_id: UUID) -> Begin:
+        with self._lock:
+            entry = self._entries.get((service, key))
+            if entry is None:
+                self._entries[(service, key)] = _Entry(request_hash, campaign_id)
+                return Begin("fresh")
+            if entry.request_hash != request_hash:
+                return Begin("conflict", first_campaign_id=entry.campaign_id)
+            if entry.response is None:
+                return Begin("in_progress", first_campaign_id=entry.campaign_id)
+            return Begin("replay", response=entry.response, first_campaign_id=entry.campaign_id)
+
+    def complete(
+        self,
+        service: ServiceName,
+        key: str,
+        response: bytes,
+        *,
+        request_hash: str,
+        campaign_id: UUID,
+        artifact_id: UUID | None = None,
+        at: datetime | None = None,
+    ) -> Effect:
+        """Record the side effect of a fresh call (begun with `begin`) and store its response."""
+        with self._lock:
+            entry = self._entries.get((service, key))
+            if entry is not None and entry.response is not None:
+                raise RuntimeError(f"{service.value} key {key!r} was already completed")
+            # The entry is missing only if the ledger was reset while the call was in progress:
+            # the effect happened after the reset, so it is recorded after it.
+            self._entries[(service, key)] = _Entry(request_hash, campaign_id, response)
+            effect = Effect(
+                service=service,
+                idempotency_key=key,
+                campaign_id=campaign_id,
+                at=at or datetime.now(UTC),
+                request_hash=request_hash,
+                artifact_id=artifact_id,
+            )
+            self._effects.append(effect)
+            self._counters[service].effects += 1
+            return effect
+
+    def abort(self, service: ServiceName, key: str) -> None:
+        """Forget a call that failed before its side effect: the key can be used again."""
+        with self._lock:
+            entry = self._entries.get((service, key))
+            if entry is not None and not entry.done:
+                del self._entries[(service, key)]
+
+    # --- call records and stats -------------------------------------------------------------
+
+    def record_call(self, call: CallRecord) -> None:
+        with self._lock:
+            self._calls.append(call)
+            counters = self._counters[call.service]
+            counters.calls += 1
+            counters.statuses[str(call.status_code)] += 1
+            for kind in call.injected:
+                counters.injected[kind] += 1
+            if call.outcome == "replay":
+                counters.replays += 1
+            elif call.outcome == "conflict":
+                counters.conflicts += 1
+            elif call.outcome == "in_progress":
+                counters.in_progress += 1
+            elif call.outcome == "rejected":
+                counters.rejected += 1
+            elif call.outcome == "error":
+                counters.errors += 1
+
+    def effects(
+        self, service: ServiceName | None = None, campaign_id: UUID | None = None
+    ) -> list[Effect]:
+        with self._lock:
+            return [
+                e
+                for e in self._effects
+                if (service is None or e.service is service)
+                and (campaign_id is None or e.campaign_id == campaign_id)
+            ]
+
+    def calls(
+        self,
+        service: ServiceName | None = None,
+        campaign_id: UUID | None = None,
+        limit: int | None = None,
+    ) -> list[CallRecord]:
+        with self._lock:
+            found = [
+                c
+                for c in self._calls
+                if (service is None or c.service is service)
+                and (campaign_id is None or c.campaign_id == campaign_id)
+            ]
+        return found[-limit:] if limit else found
+
+    def stats(self) -> dict[ServiceName, ServiceCounters]:
+        with self._lock:
+            return {s: c.copy() for s, c in self._counters.items()}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._effects.clear()
+            self._calls.clear()
+            self._counters = {s: ServiceCounters() for s in ServiceName}

@@ -1,0 +1,268 @@
+"""End to end: real dev server, real worker, real reference services over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from contracts import (
+    PAYLOAD_QUERY,
+    STATE_QUERY,
+    CampaignBrief,
+    CampaignInput,
+    CampaignPayload,
+    CampaignState,
+    Channel,
+    FailureReason,
+    RetryRequest,
+    ServiceName,
+    StepRetrySettings,
+)
+from devstack.stack import DevStack
+from orchestrator_runtime.binaries import temporal_cli
+from orchestrator_runtime.campaign_ops import (
+    CampaignError,
+    NotRetryableError,
+    retry_campaign,
+    start_campaign,
+)
+from tests.integration.conftest import Services
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+RESULT_TIMEOUT = 60
+
+FAST_RETRIES = StepRetrySettings(
+    initial_interval=timedelta(milliseconds=50),
+    maximum_interval=timedelta(milliseconds=500),
+    maximum_attempts=30,
+    start_to_close_timeout=timedelta(seconds=3),
+)
+
+
+def brief(objective: str = "Grow newsletter sign-ups among hobby bakers") -> CampaignBrief:
+    return CampaignBrief(
+        name="Sourdough season",
+        objective=objective,
+        audience="Home bakers",
+        channels=[Channel.EMAIL, Channel.SOCIAL],
+        keywords=["sourdough"],
+    )
+
+
+def campaign(objective: str | None = None, **kw: object) -> CampaignInput:
+    return CampaignInput(
+        campaign_id=uuid.uuid4(),
+        brief=brief(objective) if objective else brief(),
+        step_retry=FAST_RETRIES,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def wait_for_state(client: Client, workflow_id: str, wanted: CampaignState) -> None:
+    handle = client.get_workflow_handle(workflow_id)
+    for _ in range(RESULT_TIMEOUT * 10):
+        if await handle.query(STATE_QUERY, result_type=CampaignState) is wanted:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{workflow_id} never reached {wanted}")
+
+
+async def test_a_campaign_publishes_once(client: Client, worker: Worker, services: Services):
+    c = campaign()
+    handle = await start_campaign(client, c, task_queue=worker.task_queue)
+    outcome = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+
+    assert outcome.state is CampaignState.LEARN
+    assert outcome.publish_receipt is not None
+    payload = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
+    assert [e.seq for e in payload.execution_log] == list(range(1, outcome.log_entries + 1))
+    assert payload.learning_summary is not None
+    for service in ServiceName:
+        assert await services.effect_count(service, c.campaign_id) == 1, service
+
+
+async def test_critical_check_parks_in_failed_and_retry_publishes(
+    client: Client, worker: Worker, services: Services
+):
+    c = campaign("Promise guaranteed results to every baker")
+    handle = await start_campaign(client, c, task_queue=worker.task_queue)
+    await wait_for_state(client, handle.id, CampaignState.FAILED)
+
+    parked = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
+    assert parked.failure is not None
+    assert parked.failure.reason is FailureReason.QUALITY_GATE_FAILED
+    assert parked.failure.step is CampaignState.QUALITY_AUDIT
+    assert parked.quality_report is not None and parked.quality_report.critical_checks
+    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 0
+
+    await retry_campaign(client, handle.id, RetryRequest(requested_by="it", reason="revise"))
+    outcome = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+
+    assert outcome.state is CampaignState.LEARN and outcome.retry_count == 1
+    final = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
+    assert final.content is not None and final.content.revision == 1
+    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    # Resumed at content production: radar and strategy ran once.
+    assert await services.effect_count(ServiceName.RADAR, c.campaign_id) == 1
+    assert await services.effect_count(ServiceName.CONTENT, c.campaign_id) == 2
+    actions = [e.action for e in final.execution_log]
+    assert "campaign_failed" in actions and "retry_accepted" in actions
+
+
+async def test_injected_5xx_are_retried_and_each_campaign_publishes_exactly_once(
+    client: Client, worker: Worker, services: Services
+):
+    await services.set_faults(error_rate=0.4, error_after_effect_share=0.5, seed=7)
+    campaigns = [campaign() for _ in range(8)]
+    handles = [await start_campaign(client, c, task_queue=worker.task_queue) for c in campaigns]
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(*(h.result() for h in handles)), RESULT_TIMEOUT * 2
+    )
+    await services.set_faults()
+
+    assert all(o.state is CampaignState.LEARN for o in outcomes)
+    for c in campaigns:
+        assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    stats = json.dumps(await services.stats())
+    assert '"injected' in stats  # the services did inject faults (see /admin/stats)
+
+
+async def test_retry_is_refused_for_a_campaign_that_is_not_failed(
+    client: Client, worker: Worker, services: Services
+):
+    handle = await start_campaign(client, campaign(), task_queue=worker.task_queue)
+    await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+    with pytest.raises(NotRetryableError, match="closed"):
+        await retry_campaign(client, handle.id, RetryRequest())
+
+
+async def test_a_second_start_for_the_same_campaign_is_refused(
+    client: Client, worker: Worker, services: Services
+):
+    await services.set_faults(latency_ms=300)
+    c = campaign()
+    await start_campaign(client, c, task_queue=worker.task_queue)
+    with pytest.raises(CampaignError, match="already exists"):
+        await start_campaign(client, c, task_queue=worker.task_queue)
+
+
+def _temporal(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [temporal_cli(), *args, "--address", stack.config.temporal_address],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_the_temporal_cli_alone_can_start_query_and_retry(
+    client: Client, worker: Worker, services: Services, stack: DevStack
+):
+    """The public names: workflow type, task queue, input JSON, `state`/`payload` queries."""
+    campaign_id = uuid.uuid4()
+    workflow_id = f"campaign-{campaign_id}"
+    document = {
+        "campaign_id": str(campaign_id),
+        "brief": {
+            "name": "CLI launch",
+            "objective": "Offer guaranteed savings to new members",
+            "audience": "Students",
+            "channels": ["email"],
+        },
+        "step_retry": {"initial_interval": "PT0.05S", "maximum_interval": "PT0.5S"},
+    }
+    started = await asyncio.to_thread(
+        _temporal, stack, "workflow", "start", "--type", "CampaignWorkflow",
+        "--task-queue", worker.task_queue, "--workflow-id", workflow_id,
+        "--input", json.dumps(document),
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    await wait_for_state(client, workflow_id, CampaignState.FAILED)
+
+    query = await asyncio.to_thread(
+        _temporal, stack, "workflow", "query", "--workflow-id", workflow_id, "--type", "state"
+    )
+    assert "FAILED" in query.stdout, query.stdout + query.stderr
+    signalled = await asyncio.to_thread(
+        _temporal, stack, "workflow", "signal", "--workflow-id", workflow_id,
+        "--name", "retry", "--input", json.dumps({"requested_by": "cli"}),
+    )  # fmt: skip
+    assert signalled.returncode == 0, signalled.stderr
+    outcome = await asyncio.wait_for(
+        client.get_workflow_handle(workflow_id).result(), RESULT_TIMEOUT
+    )
+    assert outcome["state"] == "LEARN"
+    payload = await asyncio.to_thread(
+        _temporal, stack, "workflow", "query", "--workflow-id", workflow_id,
+        "--type", "payload", "--output", "json",
+    )  # fmt: skip
+    assert payload.returncode == 0, payload.stderr
+    assert "retry_accepted" in payload.stdout and "campaign_completed" in payload.stdout
+
+
+async def test_bad_input_from_the_temporal_cli_fails_the_workflow_naming_the_field(
+    client: Client, worker: Worker, stack: DevStack
+):
+    workflow_id = f"campaign-{uuid.uuid4()}"
+    started = await asyncio.to_thread(
+        _temporal, stack, "workflow", "start", "--type", "CampaignWorkflow",
+        "--task-queue", worker.task_queue, "--workflow-id", workflow_id,
+        "--input", json.dumps({"campaign_id": "not-a-uuid"}),
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    with pytest.raises(WorkflowFailureError) as failure:
+        await asyncio.wait_for(client.get_workflow_handle(workflow_id).result(), RESULT_TIMEOUT)
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert "campaign_id" in cause.message and "brief" in cause.message
+
+
+async def test_starter_cli_start_wait_status_and_retry(
+    client: Client, worker: Worker, services: Services, stack: DevStack
+):
+    async def starter(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(ROOT / "starter.py"), *args,
+            "--address", stack.config.temporal_address,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), RESULT_TIMEOUT)
+        return proc.returncode or 0, out.decode(), err.decode()
+
+    campaign_id = str(uuid.uuid4())
+    code, out, err = await starter(
+        "start", "--campaign-id", campaign_id, "--name", "Risky", "--audience", "Everyone",
+        "--objective", "A guaranteed win for everyone", "-c", "email",
+        "--task-queue", worker.task_queue, "--wait",
+    )  # fmt: skip
+    assert code == 1, out + err
+    assert "QUALITY_GATE_FAILED" in out, out + err
+    assert "QUALITY_GATE_FAILED" in out and f"campaign retry {campaign_id}" in out
+
+    code, out, err = await starter("status", campaign_id, "--json")
+    assert code == 0, err
+    assert json.loads(out)["state"] == "FAILED"
+
+    code, out, err = await starter("retry", campaign_id, "--reason", "revised")
+    assert code == 0, err
+    outcome = await asyncio.wait_for(
+        client.get_workflow_handle(f"campaign-{campaign_id}").result(), RESULT_TIMEOUT
+    )
+    assert outcome["state"] == "LEARN"
+
+    code, out, err = await starter("status", str(uuid.uuid4()))
+    assert code == 3 and "no campaign" in err
+    code, out, err = await starter("start", "--name", "x", "--objective", "ok!", "--audience", "y")
+    assert code == 2 and "brief.channels" in err
