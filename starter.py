@@ -120,7 +120,9 @@ async def _follow(client: Client, workflow_id: str) -> CampaignPayload:
     try:
         while True:
             was_closed = closed.done()
-            payload = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
+            payload: CampaignPayload = await handle.query(
+                PAYLOAD_QUERY, result_type=CampaignPayload
+            )
             for entry in payload.execution_log[seen:]:
                 out.print("  " + _entry_line(entry), markup=False)
             seen = len(payload.execution_log)
@@ -216,7 +218,8 @@ def _print_outcome(payload: CampaignPayload, as_json: bool) -> None:
         )
     elif payload.failure:
         out.print(
-            f"FAILED at {payload.failure.step}: {payload.failure.reason}: {payload.failure.message}",
+            f"FAILED at {payload.failure.step}: {payload.failure.reason}: "
+            f"{payload.failure.message}",
             markup=False,
         )
         if payload.can_retry():

@@ -90,6 +90,7 @@ __all__ = [
     "StartRequest",
     "StepCall",
     "StepRetrySettings",
+    "StrategyBrief",
     "StrategyRequest",
     "TraceEntry",
     "Trend",

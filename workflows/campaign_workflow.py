@@ -23,8 +23,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
-    TimeoutError,
     is_cancelled_exception,
+)
+from temporalio.exceptions import (
+    TimeoutError as TemporalTimeoutError,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -211,7 +213,7 @@ class CampaignWorkflow:
                     timeout=max(remaining, timedelta(seconds=1)),
                     timeout_summary="retry window",
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._trace("retry_window_expired", {"retry_window": str(self._input.retry_window)})
                 return False
             request = self._retry_requests.popleft()
@@ -306,7 +308,9 @@ class CampaignWorkflow:
         p.state = state
         self._trace("step_started", {"service": SERVICE_FOR_STATE[state].value})
         policy = self._input.retry_settings_for(state)
-        call = StepCall(idempotency_key=self._idempotency_key(state), request=request)
+        call: StepCall[BaseModel] = StepCall(
+            idempotency_key=self._idempotency_key(state), request=request
+        )
         try:
             result = await workflow.execute_activity_method(
                 activity,
@@ -374,7 +378,7 @@ def _classify(err: ActivityError) -> tuple[FailureReason, str]:
             reason,
             f"{cause.message} (retry state: {err.retry_state.name if err.retry_state else 'n/a'})",
         )
-    if isinstance(cause, TimeoutError):
+    if isinstance(cause, TemporalTimeoutError):
         return (
             FailureReason.TIMEOUT,
             f"activity timed out ({cause.type.name if cause.type else 'unknown'})",

@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Starting the local stack (logs in {c.run_dir}/) ...")
             stack.up()
             print(
-                f"   Temporal dev server  {c.temporal_address}  (file-backed: {c.run_dir}/temporal.db)"
+                f"   Temporal dev server  {c.temporal_address}  "
+                f"(file-backed: {c.run_dir}/temporal.db)"
             )
             print(f"   Temporal Web UI      {c.ui_url}")
             print(f"   reference services   {c.services_url}/docs")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 from uuid import uuid4
 
 from temporalio.client import Client, WorkflowHandle
@@ -51,7 +52,7 @@ def demo_briefs() -> tuple[CampaignBrief, CampaignBrief]:
 
 
 async def _wait_for_state(
-    handle: WorkflowHandle[object, CampaignOutcome], wanted: CampaignState
+    handle: WorkflowHandle[Any, CampaignOutcome], wanted: CampaignState
 ) -> None:
     deadline = time.monotonic() + STEP_TIMEOUT
     while time.monotonic() < deadline:
@@ -104,7 +105,8 @@ async def run_demo(client: Client, task_queue: str, ui_url: str | None) -> list[
     print("\nOutcomes")
     for handle, payload in zip((first, second), results, strict=True):
         print(
-            f"   {handle.id}  {payload.state:<6} retries={payload.retry_count}  {payload.brief.name}"
+            f"   {handle.id}  {payload.state:<6} retries={payload.retry_count}  "
+            f"{payload.brief.name}"
         )
     if ui_url:
         print(f"\nTemporal Web UI: {ui_url}/namespaces/default/workflows")

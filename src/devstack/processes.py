@@ -69,7 +69,7 @@ class ManagedProcess:
         return proc.pid
 
     def wait_until(self, ready: object, timeout: float, what: str) -> None:
-        """Poll `ready()` until true; fail with the log's tail if the process dies or time runs out."""
+        """Poll `ready()` until true; fail with the log's tail if the process dies or times out."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if callable(ready) and ready():

@@ -124,10 +124,10 @@ class DevStack:
         return {p.name: p.pid() for p in (self.server, self.services, self.worker)}
 
 
-async def wait_for_temporal(address: str, timeout: float = 60.0) -> None:
+async def wait_for_temporal(address: str, deadline_seconds: float = 60.0) -> None:
     from temporalio.client import Client
 
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + deadline_seconds
     while True:
         try:
             client = await Client.connect(address)

@@ -12,6 +12,7 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import (
@@ -24,6 +25,7 @@ from contracts import (
     RetryRequest,
     workflow_id_for,
 )
+from workflows import CampaignWorkflow
 from workflows import search_attributes as sa
 
 # A published campaign can never be started again (no second publish); one that ended FAILED,
@@ -57,10 +59,7 @@ def workflow_id_from_ref(ref: str) -> str:
 
 async def start_campaign(
     client: Client, campaign: CampaignInput, *, task_queue: str
-) -> WorkflowHandle[object, CampaignOutcome]:
-    from temporalio.exceptions import WorkflowAlreadyStartedError
-
-    from workflows import CampaignWorkflow
+) -> WorkflowHandle[CampaignWorkflow, CampaignOutcome]:
 
     try:
         return await client.start_workflow(
@@ -127,7 +126,8 @@ async def campaign_payload(client: Client, ref: str) -> CampaignPayload:
     """The full payload and execution log, by query (needs a worker, also for closed campaigns)."""
     await campaign_status(client, ref)  # a clear error for an unknown campaign
     handle = client.get_workflow_handle(workflow_id_from_ref(ref))
-    return await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
+    payload: CampaignPayload = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
+    return payload
 
 
 async def retry_campaign(client: Client, ref: str, request: RetryRequest) -> CampaignStatus:

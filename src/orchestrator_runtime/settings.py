@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     max_response_bytes: int = Field(
         default=512 * 1024,
         ge=1024,
-        description="Larger service answers fail the step (PAYLOAD_TOO_LARGE): history stays small.",
+        description="Larger answers fail the step (PAYLOAD_TOO_LARGE): history stays small.",
     )
 
     # Worker.

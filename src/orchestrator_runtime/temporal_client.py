@@ -1,4 +1,4 @@
-"""One way to connect to Temporal: envconfig (env vars or a TOML profile) + the pydantic converter."""
+"""Connecting to Temporal: envconfig (env vars or a TOML profile) and the pydantic converter."""
 
 from __future__ import annotations
 

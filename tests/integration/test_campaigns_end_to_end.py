@@ -65,7 +65,7 @@ def campaign(objective: str | None = None, **kw: object) -> CampaignInput:
         campaign_id=uuid.uuid4(),
         brief=brief(objective) if objective else brief(),
         step_retry=FAST_RETRIES,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 
