@@ -11,13 +11,16 @@ import argparse
 import asyncio
 import signal
 import sys
+from typing import NoReturn
 
 import structlog
 
 from contracts import ServiceName
 from orchestrator_runtime.log_setup import configure_logging
+from orchestrator_runtime.observability import create_runtime
+from orchestrator_runtime.process_exit import exit_without_finalizing
 from orchestrator_runtime.service_wiring import create_activities, create_http_client
-from orchestrator_runtime.settings import Settings
+from orchestrator_runtime.settings import Settings, SettingsError, load_settings
 from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect
 from orchestrator_runtime.worker_factory import build_worker
 
@@ -25,7 +28,8 @@ log = structlog.get_logger("worker")
 
 
 async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
-    client = await connect()
+    # Prometheus metrics (Temporal's and ours) when CAMPAIGN_METRICS_PORT is set.
+    client = await connect(settings=settings, runtime=create_runtime(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -40,6 +44,12 @@ async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
                 task_queue=worker.task_queue,
                 namespace=client.namespace,
                 services={s.value: settings.service_url(s) for s in ServiceName},
+                encryption=settings.encryption_keys is not None,
+                metrics=f"{settings.metrics_host}:{settings.metrics_port}"
+                if settings.metrics_port
+                else None,
+                tracing=settings.tracing,
+                webhook=settings.webhook_url is not None,
             )
             await stop.wait()
             log.info("worker_stopping", graceful_seconds=settings.graceful_shutdown_seconds)
@@ -50,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--task-queue", help="override CAMPAIGN_TASK_QUEUE (default: campaigns)")
     args = parser.parse_args(argv)
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_format, settings.log_level)
     try:
         asyncio.run(run_worker(settings, args.task_queue))
@@ -60,5 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry_point() -> NoReturn:
+    """The console script and `python -m worker` (see orchestrator_runtime.process_exit)."""
+    exit_without_finalizing(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()

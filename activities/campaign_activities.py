@@ -7,6 +7,7 @@ base URLs. The activity names (`radar_scan`, ...) are what the workflow schedule
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from temporalio import activity
 
 from activities.http_errors import error_for_status, error_for_transport, failure
+from activities.webhook import WebhookNotifier
 from contracts import (
     ENDPOINTS,
     IDEMPOTENCY_HEADER,
@@ -34,8 +36,11 @@ from contracts import (
     StrategyRequest,
     TrendReport,
 )
+from contracts.events import TransitionEvent
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
+NOTIFY_TRANSITION = "notify_transition"
+log = logging.getLogger(__name__)
 
 
 class ServiceClient:
@@ -76,6 +81,10 @@ class ServiceClient:
                 content = await self._read_capped(response, service)
         except httpx.TransportError as err:
             raise error_for_transport(err, service.value, url) from None
+        if log.isEnabledFor(logging.DEBUG):
+            status, size = response.status_code, len(content)
+            fields = {"service": service.value, "status": status, "bytes": size}
+            log.debug("service_answered", extra={"fields": fields})
         error = error_for_status(response, service.value)
         if error is not None:
             raise error
@@ -87,6 +96,11 @@ class ServiceClient:
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > self._max_response_bytes:
+                if not response.is_success:
+                    # An error answer is classified by its status (a 503 page stays retryable);
+                    # only its start is quoted, so the rest is not read.
+                    chunks.append(chunk[: self._max_response_bytes])
+                    break
                 raise failure(
                     FailureReason.PAYLOAD_TOO_LARGE,
                     f"{service.value} answered more than {self._max_response_bytes} bytes; "
@@ -122,8 +136,9 @@ class ServiceClient:
 class CampaignActivities:
     """The six step activities. Register the bound methods of one instance on a worker."""
 
-    def __init__(self, services: ServiceClient) -> None:
+    def __init__(self, services: ServiceClient, webhook: WebhookNotifier | None = None) -> None:
         self._services = services
+        self._webhook = webhook
 
     @activity.defn(name="radar_scan")
     async def radar_scan(self, call: StepCall[RadarScanRequest]) -> TrendReport:
@@ -149,6 +164,17 @@ class CampaignActivities:
     async def learn_from_campaign(self, call: StepCall[LearnRequest]) -> LearningSummary:
         return await self._services.call(ServiceName.LEARNING, call, LearningSummary)
 
+    @activity.defn(name=NOTIFY_TRANSITION)
+    async def notify_transition(self, event: TransitionEvent) -> None:
+        """Only for campaigns started with notify_transitions (see contracts/events.py)."""
+        if self._webhook is None:
+            activity.logger.warning(
+                "transition event dropped: this worker has no CAMPAIGN_WEBHOOK_URL",
+                extra={"fields": {"event_id": event.event_id}},
+            )
+            return
+        await self._webhook.deliver(event)
+
     def all(self) -> list[object]:
         return [
             self.radar_scan,
@@ -157,4 +183,5 @@ class CampaignActivities:
             self.audit_quality,
             self.publish_campaign,
             self.learn_from_campaign,
+            self.notify_transition,
         ]

@@ -64,6 +64,12 @@ class CampaignInput(Contract):
     start_immediately: bool = Field(
         default=True, description="False: wait in IDLE for a `start` signal."
     )
+    notify_transitions: bool = Field(
+        default=False,
+        description="Deliver a signed event per state change to the worker's "
+        "CAMPAIGN_WEBHOOK_URL (see contracts/events.py). The starter sets it when its own "
+        "settings have CAMPAIGN_WEBHOOK_URL.",
+    )
 
     @field_validator("step_retry_overrides")
     @classmethod

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -55,10 +55,19 @@ with workflow.unsafe.imports_passed_through():
         StrategyRequest,
     )
     from workflows import search_attributes as sa
+    from workflows.current_details import current_details
+    from workflows.observer import CampaignObserver
     from workflows.quality_gate import gate_problems
 
 S = CampaignState
 ORCHESTRATOR = "orchestrator"
+# Search attributes are upserted only when a value changed, once per workflow task, just before
+# the workflow waits (6 upserts per campaign instead of one per log entry: shorter histories,
+# fewer visibility writes). Campaigns started before this change replay as they ran.
+SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
+# The PUBLISH step's idempotency key no longer changes with operator retries (no second publish
+# after a publication whose answers were lost). Campaigns started before keep the old keys.
+STABLE_PUBLISH_KEY = "stable-publish-key"
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
 
@@ -86,6 +95,9 @@ class CampaignWorkflow:
         self._resume_at: CampaignState = S.RADAR_SCAN
         self._retry_requests: deque[RetryRequest] = deque()
         self._start_request: StartRequest | None = None
+        self._sa_on_change: bool | None = None  # decided once, by the patch marker
+        self._sa_written: dict[str, str | int | None] = {}
+        self._observer = CampaignObserver(input.notify_transitions)
 
     # ---- the graph, top to bottom ------------------------------------------------------------
 
@@ -99,13 +111,18 @@ class CampaignWorkflow:
                 try:
                     await self._walk_graph()
                     self._trace("campaign_completed", {"retry_count": self._payload.retry_count})
+                    self._publish_search_attributes()
+                    await self._observer.drain()
                     return self._outcome()
                 except StepFailed as failed:
                     self._enter_failed(failed)
                     if not await self._wait_for_retry():
+                        self._publish_search_attributes()
+                        await self._observer.drain()
                         raise self._final_failure() from None
         except asyncio.CancelledError:
             self._enter_cancelled()
+            self._publish_search_attributes()
             raise
 
     async def _walk_graph(self) -> None:
@@ -206,6 +223,7 @@ class CampaignWorkflow:
         p = self._payload
         deadline = workflow.now() + self._input.retry_window
         while True:
+            self._publish_search_attributes()
             remaining = deadline - workflow.now()
             try:
                 await workflow.wait_condition(
@@ -289,6 +307,7 @@ class CampaignWorkflow:
     # ---- machinery ---------------------------------------------------------------------------
 
     async def _wait_for_start(self) -> None:
+        self._publish_search_attributes()
         await workflow.wait_condition(lambda: self._start_request is not None)
         assert self._start_request is not None
         self._trace("campaign_started", {"requested_by": self._start_request.requested_by})
@@ -307,6 +326,7 @@ class CampaignWorkflow:
         self._resume_at = state
         p.state = state
         self._trace("step_started", {"service": SERVICE_FOR_STATE[state].value})
+        self._publish_search_attributes()
         policy = self._input.retry_settings_for(state)
         call: StepCall[BaseModel] = StepCall(
             idempotency_key=self._idempotency_key(state), request=request
@@ -339,22 +359,62 @@ class CampaignWorkflow:
         return result
 
     def _idempotency_key(self, state: CampaignState) -> str:
-        """Same for every Temporal retry of a step; new for each operator retry of the campaign."""
+        """Same for every Temporal retry of a step; new for each operator retry of the campaign,
+        except PUBLISH: an operator retry resumes there with the same request, and a publication
+        whose answers were all lost must be answered from the publisher's record, not repeated."""
         p = self._payload
+        if state is S.PUBLISH and workflow.patched(STABLE_PUBLISH_KEY):
+            return f"{p.campaign_id}:{p.execution_id}:{state.value}"
         return f"{p.campaign_id}:{p.execution_id}:{state.value}:r{p.retry_count}"
 
     def _trace(self, action: str, details: dict[str, Any] | None = None) -> None:
         p = self._payload
-        p.add_trace(ORCHESTRATOR, action, details, at=workflow.now())
-        workflow.upsert_search_attributes(
-            [
-                sa.CAMPAIGN_STATE.value_set(p.state.value),
-                sa.CAMPAIGN_RETRY_COUNT.value_set(p.retry_count),
-                sa.CAMPAIGN_FAILURE_REASON.value_set(p.failure.reason.value)
-                if p.failure
-                else sa.CAMPAIGN_FAILURE_REASON.value_unset(),
-            ]
-        )
+        entry = p.add_trace(ORCHESTRATOR, action, details, at=workflow.now())
+        if not self._search_attributes_on_change():  # campaigns started before the patch
+            workflow.upsert_search_attributes(
+                [
+                    sa.CAMPAIGN_STATE.value_set(p.state.value),
+                    sa.CAMPAIGN_RETRY_COUNT.value_set(p.retry_count),
+                    sa.CAMPAIGN_FAILURE_REASON.value_set(p.failure.reason.value)
+                    if p.failure
+                    else sa.CAMPAIGN_FAILURE_REASON.value_unset(),
+                ]
+            )
+        # The Web UI's "current details"; not a command, so it does not touch history or replay.
+        workflow.set_current_details(current_details(p))
+        # Logs and metrics; webhook events only for campaigns started with notify_transitions.
+        self._observer.on_trace(p, entry)
+
+    def _search_attributes_on_change(self) -> bool:
+        if self._sa_on_change is None:
+            self._sa_on_change = workflow.patched(SEARCH_ATTRIBUTES_ON_CHANGE)
+        return self._sa_on_change
+
+    def _publish_search_attributes(self) -> None:
+        """Upsert the search attributes that changed since the last upsert, if any. Called
+        before every wait and before the workflow ends: at most one upsert per workflow task."""
+        if not self._search_attributes_on_change():
+            return
+        p = self._payload
+        written = self._sa_written
+        updates: list[SearchAttributeUpdate[Any]] = []
+        state = p.state.value
+        if written.get(sa.CAMPAIGN_STATE.name) != state:
+            updates.append(sa.CAMPAIGN_STATE.value_set(state))
+            written[sa.CAMPAIGN_STATE.name] = state
+        if written.get(sa.CAMPAIGN_RETRY_COUNT.name) != p.retry_count:
+            updates.append(sa.CAMPAIGN_RETRY_COUNT.value_set(p.retry_count))
+            written[sa.CAMPAIGN_RETRY_COUNT.name] = p.retry_count
+        reason = p.failure.reason.value if p.failure else None
+        if written.get(sa.CAMPAIGN_FAILURE_REASON.name) != reason:
+            updates.append(
+                sa.CAMPAIGN_FAILURE_REASON.value_set(reason)
+                if reason is not None
+                else sa.CAMPAIGN_FAILURE_REASON.value_unset()
+            )
+            written[sa.CAMPAIGN_FAILURE_REASON.name] = reason
+        if updates:
+            workflow.upsert_search_attributes(updates)
 
     def _outcome(self) -> CampaignOutcome:
         p = self._payload

@@ -18,11 +18,18 @@ class CampaignInputError(ValueError):
 
 
 def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
+    """One line: `field.path: message; ...`. A key that is not a plain name is quoted as JSON,
+    so a key holding a newline or a dot still reads as one field."""
     parts = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "<input>"
-        parts.append(f"{prefix}{loc}: {e['msg']}")
+        loc = ".".join(_loc_part(p) for p in e["loc"]) or "<input>"
+        parts.append(f"{prefix}{loc}: {' '.join(e['msg'].split())}")
     return "; ".join(parts)
+
+
+def _loc_part(part: str | int) -> str:
+    text = str(part)
+    return text if text.isidentifier() or isinstance(part, int) else json.dumps(text)
 
 
 def campaign_input_from_dict(data: Any, overrides: dict[str, Any] | None = None) -> CampaignInput:
@@ -34,7 +41,7 @@ def campaign_input_from_dict(data: Any, overrides: dict[str, Any] | None = None)
     overrides = dict(overrides or {})
     brief_overrides = overrides.pop("brief", {})
     if brief_overrides:
-        if not isinstance(document["brief"], dict):
+        if not isinstance(document["brief"], dict) or not isinstance(brief_overrides, dict):
             raise CampaignInputError("brief: must be a JSON object")
         document["brief"] = {**document["brief"], **brief_overrides}
     document.update(overrides)
@@ -50,12 +57,18 @@ def campaign_input_from_file(path: Path, overrides: dict[str, Any] | None = None
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise CampaignInputError(f"cannot read {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise CampaignInputError(
+            f"{path}: not UTF-8 text (byte {err.start}: {err.reason})"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise CampaignInputError(
             f"{path}: not valid JSON at line {err.lineno} column {err.colno}: {err.msg}"
         ) from None
+    except (ValueError, RecursionError) as err:  # a huge integer literal, or absurd nesting
+        raise CampaignInputError(f"{path}: not usable JSON: {str(err)[:200]}") from None
     try:
         return campaign_input_from_dict(data, overrides)
     except CampaignInputError as err:

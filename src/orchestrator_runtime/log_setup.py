@@ -7,6 +7,7 @@ import sys
 from typing import Literal
 
 import structlog
+from temporalio import activity, workflow
 
 
 def configure_logging(
@@ -14,6 +15,7 @@ def configure_logging(
 ) -> None:
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        temporal_log_context,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -47,6 +49,37 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Temporal's loggers append their context to the message text; temporal_log_context puts it
+    # in fields instead.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
     # httpx logs every request at INFO: too chatty for a worker.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def temporal_log_context(
+    _logger: object, _method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Lift the context of Temporal's `workflow.logger` / `activity.logger` records (their
+    temporal_workflow / temporal_activity extras) onto workflow_id, run_id, activity, attempt;
+    and the fields of an `extra={"fields": {...}}` dict onto the line."""
+    record = event_dict.get("_record")
+    if record is None:
+        return event_dict
+    wf = getattr(record, "temporal_workflow", None)
+    if isinstance(wf, dict):
+        event_dict.setdefault("workflow_id", wf.get("workflow_id"))
+        event_dict.setdefault("run_id", wf.get("run_id"))
+        event_dict.setdefault("attempt", wf.get("attempt"))
+    act = getattr(record, "temporal_activity", None)
+    if isinstance(act, dict):
+        event_dict.setdefault("workflow_id", act.get("workflow_id"))
+        event_dict.setdefault("run_id", act.get("workflow_run_id"))
+        event_dict.setdefault("activity", act.get("activity_type"))
+        event_dict.setdefault("attempt", act.get("attempt"))
+    fields = getattr(record, "fields", None)
+    if isinstance(fields, dict):
+        for key, value in fields.items():
+            event_dict.setdefault(key, value)
+    return event_dict

@@ -5,12 +5,16 @@ from __future__ import annotations
 import httpx
 
 from activities import CampaignActivities, ServiceClient
+from activities.webhook import WebhookNotifier
 from contracts import ServiceName
 from orchestrator_runtime.settings import Settings
 
 
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+    """The shared client; its requests are spans under the activity's span with tracing on."""
+    from orchestrator_runtime.observability import instrument_http_client
+
+    client = httpx.AsyncClient(
         timeout=httpx.Timeout(
             settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds
         ),
@@ -20,6 +24,8 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
         ),
         follow_redirects=False,
     )
+    instrument_http_client(client, settings)
+    return client
 
 
 def create_activities(settings: Settings, http: httpx.AsyncClient) -> CampaignActivities:
@@ -29,4 +35,7 @@ def create_activities(settings: Settings, http: httpx.AsyncClient) -> CampaignAc
         tokens={s: settings.service_token(s) for s in ServiceName},
         max_response_bytes=settings.max_response_bytes,
     )
-    return CampaignActivities(services)
+    webhook = None
+    if settings.webhook_url is not None and settings.webhook_secret is not None:
+        webhook = WebhookNotifier(http, str(settings.webhook_url), settings.webhook_secret)
+    return CampaignActivities(services, webhook)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import DEFAULT_TASK_QUEUE, ServiceName
@@ -18,8 +18,13 @@ DEFAULT_SERVICES_URL = "http://127.0.0.1:8700"
 
 
 class Settings(BaseSettings):
+    # An empty variable counts as unset (docker compose passes optional ones through empty).
     model_config = SettingsConfigDict(
-        env_prefix="CAMPAIGN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="CAMPAIGN_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
     )
 
     task_queue: str = Field(default=DEFAULT_TASK_QUEUE, min_length=1)
@@ -47,6 +52,9 @@ class Settings(BaseSettings):
     max_response_bytes: int = Field(
         default=512 * 1024,
         ge=1024,
+        # An activity input carries up to two artifacts; above this, one could pass Temporal's
+        # 2 MiB payload limit, which fails the workflow task over and over (docs/reliability.md).
+        le=512 * 1024,
         description="Larger answers fail the step (PAYLOAD_TOO_LARGE): history stays small.",
     )
 
@@ -60,6 +68,32 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Payload encryption (see orchestrator_runtime.encryption): off when unset.
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="'keyid:base64key,...' (AES-256-GCM): the first encrypts, all decrypt.",
+    )
+    # Observability (see orchestrator_runtime.observability).
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Prometheus /metrics port; off when unset."
+    )
+    metrics_host: str = Field(default="127.0.0.1", min_length=1)
+    tracing: Literal["off", "console", "otlp"] = Field(
+        default="off", description="OpenTelemetry tracing (needs the `otel` extra)."
+    )
+    # State-change webhooks: a signed JSON event per transition, for campaigns started with
+    # notify_transitions (the starter sets it when CAMPAIGN_WEBHOOK_URL is set).
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of the X-Campaign-Signature header."
+    )
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("CAMPAIGN_WEBHOOK_URL is set without CAMPAIGN_WEBHOOK_SECRET")
+        return self
+
     def service_url(self, service: ServiceName) -> str:
         url: AnyHttpUrl = getattr(self, f"{service.value}_url")
         return str(url).rstrip("/")
@@ -69,6 +103,23 @@ class Settings(BaseSettings):
         return token
 
 
+class SettingsError(ValueError):
+    """The CAMPAIGN_* environment is invalid; one line naming each bad variable."""
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a SettingsError that names the variables."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            var = "_".join(str(p) for p in e["loc"]).upper()
+            message = e["msg"].removeprefix("Value error, ")
+            problems.append(f"CAMPAIGN_{var}: {message}" if var else message)
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

@@ -6,31 +6,99 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
+
+from orchestrator_runtime.settings import Settings, load_settings
+
+_SPEAKS_TLS = "protocol error: the server speaks TLS and this client does not (TEMPORAL_TLS=true)"
 
 
 class TemporalUnavailableError(RuntimeError):
     """The Temporal server could not be reached; the message says where we tried."""
 
 
+class ConnectionConfigError(TemporalUnavailableError):
+    """The connection settings are unusable (a missing TLS file, a malformed encryption key,
+    tracing without the otel extra). The message names the setting, never a secret."""
+
+
 def connect_config(**overrides: Any) -> dict[str, Any]:
     """The Client.connect arguments from Temporal's envconfig, with explicit overrides on top."""
-    config: dict[str, Any] = dict(ClientConfig.load_client_connect_config())
+    try:
+        config: dict[str, Any] = dict(ClientConfig.load_client_connect_config())
+    except FileNotFoundError as err:  # a TEMPORAL_TLS_*_PATH that does not exist
+        raise ConnectionConfigError(
+            f"Temporal connection config names a file that does not exist: {err.filename}"
+        ) from None
     config.setdefault("target_host", "localhost:7233")
     config.setdefault("namespace", "default")
     config.update({k: v for k, v in overrides.items() if v is not None})
     return config
 
 
-async def connect(**overrides: Any) -> Client:
+def data_converter(settings: Settings) -> DataConverter:
+    """The pydantic converter, with AES-GCM payload encryption when CAMPAIGN_ENCRYPTION_KEYS
+    is set (worker, starter and demo must agree: they all connect through here)."""
+    if settings.encryption_keys is None:
+        return pydantic_data_converter
+    from orchestrator_runtime.encryption import EncryptionCodec, encrypted_data_converter
+
+    codec = EncryptionCodec.from_spec(settings.encryption_keys)
+    return encrypted_data_converter(pydantic_data_converter, codec)
+
+
+async def connect(*, settings: Settings | None = None, **overrides: Any) -> Client:
+    """A client from envconfig (TEMPORAL_*) plus, from `settings` (default: the environment's
+    CAMPAIGN_*), the data converter (encryption) and the tracing interceptor."""
+    from orchestrator_runtime.encryption import EncryptionConfigError
+    from orchestrator_runtime.observability import ObservabilityConfigError, tracing_interceptor
+
+    settings = settings or load_settings()
     config = connect_config(**overrides)
     try:
-        return await Client.connect(data_converter=pydantic_data_converter, **config)
+        config.setdefault("data_converter", data_converter(settings))
+        tracing = tracing_interceptor(settings)
+    except (EncryptionConfigError, ObservabilityConfigError) as err:
+        raise ConnectionConfigError(str(err)) from None
+    if tracing is not None:
+        config["interceptors"] = [*config.get("interceptors", ()), tracing]
+    try:
+        return await Client.connect(**config)
     except RuntimeError as err:
+        why = _short(err)
+        if not config.get("tls") and await _speaks_tls(config["target_host"]):
+            why = _SPEAKS_TLS
         raise TemporalUnavailableError(
-            f"cannot reach Temporal at {config['target_host']} "
-            f"(namespace {config['namespace']}): {_short(err)}"
+            f"cannot reach Temporal at {config['target_host']} (namespace {config['namespace']}): "
+            f"{why}"
         ) from err
+
+
+async def _speaks_tls(target_host: str) -> bool:
+    """After a failed plaintext connect: does the port complete a TLS handshake? (A plaintext
+    gRPC client facing TLS fails in several ways; this names the cause.)"""
+    import asyncio
+    import ssl
+
+    host, _, port = target_host.rpartition(":")
+    if not host or not port.isdigit():
+        return False
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host.strip("[]"), int(port), ssl=context), 2.0
+        )
+    except (OSError, TimeoutError, ssl.SSLError):
+        return False
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except (OSError, ssl.SSLError):
+        pass
+    return True
 
 
 def _short(err: Exception) -> str:
@@ -39,7 +107,27 @@ def _short(err: Exception) -> str:
         ("ConnectionRefused", "connection refused"),
         ("dns error", "unknown host"),
         ("timed out", "timed out"),
-        ("InvalidCertificate", "TLS certificate rejected"),
+        (
+            "InvalidCertificate",
+            "TLS certificate rejected: the server's certificate is not trusted "
+            "(TEMPORAL_TLS_SERVER_CA_CERT_PATH names the CA to trust)",
+        ),
+        (
+            "status: 401",
+            "refused as unauthenticated: API key missing or wrong (TEMPORAL_API_KEY)",
+        ),
+        ("Unauthenticated", "refused as unauthenticated: credentials missing or wrong"),
+        (
+            "ertificate required",
+            "refused: the server requires a client certificate "
+            "(TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH)",
+        ),
+        (
+            "status: 400 Bad Request",
+            "refused with HTTP 400 by a TLS proxy: no client certificate, or one it does not "
+            "trust (TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH)",
+        ),
+        ("FRAME_SIZE_ERROR", _SPEAKS_TLS),
     ):
         if needle in text:
             return short

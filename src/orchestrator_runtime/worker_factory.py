@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import CampaignActivities
+from orchestrator_runtime.observability import worker_interceptors
 from orchestrator_runtime.settings import Settings
 from workflows import CampaignWorkflow
 
@@ -41,6 +42,8 @@ def build_worker(
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        # Log context on every activity line; step metrics when CAMPAIGN_METRICS_PORT is set.
+        interceptors=worker_interceptors(settings),
     )
     options.update(overrides)
     return Worker(client, **options)

@@ -418,6 +418,9 @@ class ReferenceServices:
             return Response(
                 _json_bytes(wrong), status_code=200, media_type="application/json", headers=headers
             )
+        if decision.outcome == "empty":
+            info.injected.append("empty")
+            return Response(b"", status_code=200, media_type="application/json", headers=headers)
         oversize = decision.oversize_bytes(service)
         if oversize > 0:
             info.injected.append("oversize")
@@ -671,6 +674,7 @@ def create_app(
         tags=["admin"],
         summary="Replace the fault config (omitted fields take their defaults; re-seeds).",
         dependencies=auth,
+        responses={400: _problem_response("The body is not JSON.")},
     )
     async def put_faults(config: FaultConfig) -> FaultConfig:
         log.info("admin_faults", faults=config.model_dump(mode="json"))
@@ -681,6 +685,7 @@ def create_app(
         tags=["admin"],
         summary="Change some fault knobs, keep the others (re-seeds).",
         dependencies=auth,
+        responses={400: _problem_response("The body is not JSON.")},
     )
     async def patch_faults(changes: dict[str, Any]) -> FaultConfig:
         merged = {**services.faults.config.model_dump(), **changes}

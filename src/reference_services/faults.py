@@ -9,12 +9,12 @@ Per call, in this order (only for the services the config applies to):
 1. `latency_ms` is added to the call.
 2. `down`: the call is answered 503, nothing else happens.
 3. One exclusive draw picks at most one of throttle (429 + Retry-After), error (500/502/503),
-   malformed (200, not JSON) or wrong_schema (200, JSON of the wrong shape); their rates must add
-   up to at most 1. An error happens after the side effect with probability
+   malformed (200, not JSON), wrong_schema (200, JSON of the wrong shape) or empty (200, no body);
+   their rates must add up to at most 1. An error happens after the side effect with probability
    `error_after_effect_share` (the effect is recorded and the answer stored, then lost: a retry
    with the same key gets the stored answer), before it otherwise (nothing is recorded).
-   Malformed and wrong-schema answers are produced after the side effect, like a service that did
-   its work and then serialised its answer wrongly.
+   Malformed, wrong-schema and empty answers are produced after the side effect, like a service
+   that did its work and then serialised its answer wrongly.
 4. An independent draw makes the call slow (`slow_rate`): it is answered only after
    `slow_seconds`. A slow first call holds its idempotency key "in progress" for that time.
 5. `oversize_bytes` > 0: the content service's successful answers are padded (long but valid body
@@ -46,11 +46,12 @@ InjectedKind = Literal[
     "error_after_effect",
     "malformed",
     "wrong_schema",
+    "empty",
     "slow",
     "oversize",
 ]
 
-Outcome = Literal["none", "throttle", "error", "malformed", "wrong_schema"]
+Outcome = Literal["none", "throttle", "error", "malformed", "wrong_schema", "empty"]
 
 # The faults that exclude each other, in draw order: (rate field, outcome).
 _EXCLUSIVE: tuple[tuple[str, Outcome], ...] = (
@@ -58,6 +59,7 @@ _EXCLUSIVE: tuple[tuple[str, Outcome], ...] = (
     ("error_rate", "error"),
     ("malformed_rate", "malformed"),
     ("wrong_schema_rate", "wrong_schema"),
+    ("empty_rate", "empty"),
 )
 _EXCLUSIVE_RATES = tuple(name for name, _ in _EXCLUSIVE)
 
@@ -94,6 +96,9 @@ class FaultConfig(BaseModel):
         ge=0.0,
         le=1.0,
         description="Share of calls answered 200 with valid JSON of the wrong shape.",
+    )
+    empty_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of calls answered 200 with an empty body."
     )
     oversize_bytes: int = Field(
         default=0,

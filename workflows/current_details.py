@@ -1,0 +1,59 @@
+"""The markdown the workflow shows as its "current details" in the Temporal Web UI.
+
+Pure and deterministic (a function of the payload only): the workflow calls it on every
+transition. `workflow.set_current_details` adds no command to history, so replay is unaffected.
+"""
+
+from __future__ import annotations
+
+from contracts import CampaignPayload, CampaignState, FailureReason, TraceEntry, workflow_id_for
+
+LOG_ENTRIES = 5
+MAX_TEXT = 300
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    text = " ".join(str(text).split()).replace("`", "'")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _entry(entry: TraceEntry) -> str:
+    details = ", ".join(f"{k}={v}" for k, v in entry.details.items() if v not in (None, ""))
+    line = f"- `{entry.at:%H:%M:%S}` #{entry.seq} **{entry.state}** {entry.action}"
+    return line + (f": {_clip(details, 160)}" if details else "")
+
+
+def current_details(p: CampaignPayload) -> str:
+    lines = [f"**State:** `{p.state}` · operator retries used: {p.retry_count} of {p.max_retries}"]
+    failure = p.failure
+    if p.state is CampaignState.FAILED and failure is not None:
+        lines += [
+            "",
+            f"**Failed at** `{failure.step}` with reason `{failure.reason}`:",
+            f"> {_clip(failure.message)}",
+            "",
+        ]
+        workflow_id = workflow_id_for(p.campaign_id)
+        if failure.reason is FailureReason.CANCELLED:
+            lines.append("Cancelled by request: the campaign is ending.")
+        elif p.can_retry():
+            lines += [
+                f"**How to retry** ({p.max_retries - p.retry_count} left; it resumes at the "
+                "step that failed):",
+                "",
+                f"- `campaign retry {p.campaign_id}`",
+                f"- `temporal workflow signal --workflow-id {workflow_id} --name retry "
+                """--input '{"requested_by": "you"}'`""",
+            ]
+        else:
+            lines.append(
+                f"No retries left (max_retries {p.max_retries}): the campaign ends as failed "
+                "when its retry window closes."
+            )
+    elif p.state is CampaignState.LEARN and p.publish_receipt is not None:
+        lines += ["", f"Published as `{p.publish_receipt.publication_id}`."]
+    elif p.state is CampaignState.IDLE:
+        lines += ["", "Waiting in IDLE for a `start` signal."]
+    lines += ["", "**Latest log entries**", ""]
+    lines += [_entry(e) for e in p.execution_log[-LOG_ENTRIES:]]
+    return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""Workflow-side observability of a campaign: what each execution-log entry also produces.
+
+- a log line through `workflow.logger` (silent during replay; INFO for the outcomes, DEBUG for
+  the steps), which log_setup renders with workflow_id, run_id and attempt;
+- metrics through `workflow.metric_meter()` (replay-safe; a no-op without a metrics runtime):
+  campaign_failures_total, campaign_operator_retries_total, campaign_outcomes_total;
+- for campaigns started with `notify_transitions`, a TransitionEvent per state change, delivered
+  in order by the `notify_transition` activity (with retries) to the worker's webhook.
+
+Without `notify_transitions` this adds no command to the history: campaigns keep exactly the
+command sequence they had before webhooks existed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import CampaignActivities
+    from activities.webhook import WEBHOOK_REJECTED
+    from contracts import CampaignPayload, TraceEntry
+    from contracts.events import TRANSITION_ACTIONS, TransitionEvent
+
+INFO_ACTIONS = frozenset(
+    {"campaign_failed", "retry_accepted", "retry_refused", "campaign_completed",
+     "retry_window_expired", "campaign_cancelled"}
+)  # fmt: skip
+WEBHOOK_TIMEOUT = timedelta(seconds=30)
+WEBHOOK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+    non_retryable_error_types=[WEBHOOK_REJECTED],
+)
+
+
+class CampaignObserver:
+    def __init__(self, notify_transitions: bool) -> None:
+        self._notify = notify_transitions
+        self._queue: deque[TransitionEvent] = deque()
+        self._pump: asyncio.Task[None] | None = None
+
+    def on_trace(self, payload: CampaignPayload, entry: TraceEntry) -> None:
+        action = entry.action
+        level = logging.INFO if action in INFO_ACTIONS else logging.DEBUG
+        if workflow.logger.isEnabledFor(level):
+            workflow.logger.log(
+                level,
+                action,
+                extra={
+                    "fields": {
+                        "campaign_id": str(payload.campaign_id),
+                        "state": entry.state.value,
+                        "seq": entry.seq,
+                        **entry.details,
+                    }
+                },
+            )
+        if action in INFO_ACTIONS:
+            self._measure(payload, action)
+        if self._notify and action in TRANSITION_ACTIONS:
+            self._publish(payload, entry)
+
+    async def drain(self) -> None:
+        """Wait until every event published so far is delivered (or given up on)."""
+        if self._pump is None:
+            return
+        await workflow.wait_condition(lambda: not self._queue)
+        self._pump.cancel()
+        self._pump = None
+
+    # ---- metrics ---------------------------------------------------------------------------
+
+    def _measure(self, payload: CampaignPayload, action: str) -> None:
+        meter = workflow.metric_meter()
+        failure = payload.failure
+        if action == "campaign_failed" and failure is not None:
+            meter.create_counter("campaign_failures_total", "Campaigns parked in FAILED").add(
+                1, {"step": failure.step.value, "reason": failure.reason.value}
+            )
+        elif action == "retry_accepted":
+            meter.create_counter(
+                "campaign_operator_retries_total", "Accepted operator retries"
+            ).add(1)
+        elif action in ("campaign_completed", "retry_window_expired", "campaign_cancelled"):
+            outcome = {
+                "campaign_completed": "published",
+                "retry_window_expired": "failed",
+                "campaign_cancelled": "cancelled",
+            }[action]
+            reason = failure.reason.value if failure and outcome != "published" else ""
+            meter.create_counter("campaign_outcomes_total", "Campaigns ended, by outcome").add(
+                1, {"outcome": outcome, "reason": reason}
+            )
+
+    # ---- webhooks --------------------------------------------------------------------------
+
+    def _publish(self, payload: CampaignPayload, entry: TraceEntry) -> None:
+        info = workflow.info()
+        self._queue.append(
+            TransitionEvent(
+                event_id=f"{info.workflow_id}/{info.run_id}/{entry.seq}",
+                type=entry.action,
+                campaign_id=payload.campaign_id,
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+                seq=entry.seq,
+                at=entry.at,
+                state=entry.state,
+                retry_count=payload.retry_count,
+                failure=payload.failure,
+                details=entry.details,
+            )
+        )
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._deliver_in_order())
+
+    async def _deliver_in_order(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self._queue))
+            event = self._queue[0]
+            try:
+                await workflow.execute_activity_method(
+                    CampaignActivities.notify_transition,
+                    event,
+                    start_to_close_timeout=WEBHOOK_TIMEOUT,
+                    retry_policy=WEBHOOK_RETRY,
+                    summary=f"notify {event.type} ({event.state})",
+                )
+            except ActivityError as err:
+                workflow.logger.warning(
+                    "transition event not delivered",
+                    extra={"fields": {"event_id": event.event_id, "error": str(err.cause)}},
+                )
+            self._queue.popleft()
