@@ -1,25 +1,40 @@
 """campaign: the operator's CLI for campaign-orchestrator.
 
-Start campaigns, follow them, inspect them and retry failed ones. Connection settings come from
-Temporal's envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
-TEMPORAL_PROFILE) or --address/--namespace.
+Start campaigns (one, or a thousand from a JSONL file), follow them, find the failed ones, see
+why, retry or cancel them. `campaign COMMAND --help` shows examples for each command.
 
-Exit codes: 0 ok (LEARN for --wait); 1 campaign FAILED; 2 invalid input; 3 unknown campaign or
-not retryable; 4 Temporal unreachable.
+\b
+A day's work:
+  campaign start -f brief.json --wait        start one, follow it live to its end
+  campaign batch briefs.jsonl                start many, progress bar, outcome table
+  campaign list --state FAILED               which campaigns are parked in FAILED
+  campaign log <id>                          why: the execution log as a timeline
+  campaign retry <id>                        resume one from the step that failed
+  campaign retry --all-failed                resume every FAILED one (one batch signal)
+  campaign cancel <id>                       stop one
+
+Connection settings come from Temporal's envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE) or --address/--namespace.
+
+Exit codes: 0 ok (LEARN for --wait); 1 campaign FAILED; 2 invalid input; 3 unknown campaign, or
+its state refuses the command (not retryable, already ended); 4 Temporal unreachable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
+import time
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from temporalio.client import Client
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from contracts import (
     PAYLOAD_QUERY,
@@ -27,25 +42,33 @@ from contracts import (
     CampaignPayload,
     CampaignState,
     Channel,
+    FailureReason,
     RetryRequest,
     TraceEntry,
 )
+from orchestrator_runtime.campaign_batch import BatchReport, LineProblem, run_batch
 from orchestrator_runtime.campaign_input import (
     CampaignInputError,
     campaign_input_from_dict,
     campaign_input_from_file,
 )
 from orchestrator_runtime.campaign_ops import (
+    CampaignConflictError,
     CampaignError,
-    NotRetryableError,
+    CampaignStatus,
     UnknownCampaignError,
     campaign_payload,
     campaign_status,
+    cancel_campaign,
+    list_campaigns,
+    retry_all_failed,
     retry_campaign,
     start_campaign,
+    visibility_query,
     workflow_id_from_ref,
 )
-from orchestrator_runtime.settings import Settings
+from orchestrator_runtime.process_exit import exit_code, exit_without_finalizing
+from orchestrator_runtime.settings import Settings, SettingsError, load_settings
 from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect
 
 EXIT_FAILED, EXIT_INPUT, EXIT_CAMPAIGN, EXIT_UNREACHABLE = 1, 2, 3, 4
@@ -90,11 +113,20 @@ def _run(work: Callable[[Client], Awaitable[T]], address: str | None, namespace:
         return asyncio.run(main())
     except TemporalUnavailableError as err:
         raise _fail(str(err), EXIT_UNREACHABLE) from None
+    except SettingsError as err:
+        raise _fail(str(err), EXIT_INPUT) from None
     except UnknownCampaignError as err:
         raise _fail(str(err), EXIT_CAMPAIGN) from None
-    except NotRetryableError as err:
+    except CampaignConflictError as err:
         raise _fail(str(err), EXIT_CAMPAIGN) from None
     except CampaignError as err:
+        raise _fail(str(err), EXIT_INPUT) from None
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as err:
         raise _fail(str(err), EXIT_INPUT) from None
 
 
@@ -162,7 +194,18 @@ def start(
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
 ) -> None:
-    """Start a campaign from flags and/or a JSON file; prints its workflow id."""
+    """Start a campaign from flags and/or a JSON file; prints its workflow id.
+
+    \b
+    Examples:
+      campaign start -f brief.json --wait
+      campaign start --name "Spring launch" --objective "Pre-orders of the Aurora shoe" \\
+          --audience "Trail runners" -c email -c social --budget 25000 --wait
+      campaign start -f brief.json --name "Copy with a new name" --json
+
+    The file holds a full campaign input ({"campaign_id": ..., "brief": {...}, ...}) or just a
+    brief; flags override its fields. With --wait the exit code is 0 for LEARN, 1 for FAILED.
+    """
     brief = {
         k: v
         for k, v in dict(
@@ -188,7 +231,11 @@ def start(
         )
     except CampaignInputError as err:
         raise _fail(f"invalid campaign: {err}", EXIT_INPUT) from None
-    queue = task_queue or Settings().task_queue
+    settings = _settings()
+    queue = task_queue or settings.task_queue
+    if settings.webhook_url is not None and "notify_transitions" not in campaign.model_fields_set:
+        # The workers deliver state-change events to their CAMPAIGN_WEBHOOK_URL.
+        campaign = campaign.model_copy(update={"notify_transitions": True})
 
     async def work(client: Client) -> CampaignPayload | None:
         handle = await start_campaign(client, campaign, task_queue=queue)
@@ -237,20 +284,18 @@ def status(
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
 ) -> None:
-    """Show a campaign's state (from Temporal visibility: needs no worker)."""
+    """Show a campaign's state (from Temporal visibility: needs no worker).
+
+    \b
+    Examples:
+      campaign status 3f2a...e9            by campaign id
+      campaign status campaign-3f2a...e9   by workflow id
+      campaign status <id> --json | jq -r .state
+    """
     _check_ref(campaign)
     st = _run(lambda client: campaign_status(client, campaign), address, namespace)
-    data = {
-        "workflow_id": st.workflow_id,
-        "execution_status": st.execution_status,
-        "state": st.state.value if st.state else None,
-        "failure_reason": st.failure_reason,
-        "retry_count": st.retry_count,
-        "start_time": st.start_time.isoformat() if st.start_time else None,
-        "close_time": st.close_time.isoformat() if st.close_time else None,
-    }
     if as_json:
-        out.print_json(json.dumps(data))
+        out.print_json(json.dumps(st.as_dict()))
         return
     reason = f"  reason={st.failure_reason}" if st.failure_reason else ""
     out.print(
@@ -262,19 +307,84 @@ def status(
 
 @app.command()
 def retry(
-    campaign: CampaignArg,
+    campaign: Annotated[
+        str | None, typer.Argument(help="Campaign id (UUID) or workflow id")
+    ] = None,
+    all_failed: Annotated[
+        bool,
+        typer.Option("--all-failed", help="Every running campaign parked in FAILED, at once"),
+    ] = False,
+    failure_reason: Annotated[
+        list[FailureReason] | None,
+        typer.Option("--failure-reason", help="With --all-failed: only these reasons"),
+    ] = None,
+    task_queue: Annotated[
+        str | None, typer.Option(help="With --all-failed: only campaigns on this task queue")
+    ] = None,
+    one_by_one: Annotated[
+        bool,
+        typer.Option(
+            "--one-by-one", help="With --all-failed: signal each, no server batch operation"
+        ),
+    ] = False,
     reason: Annotated[str, typer.Option(help="Why, for the execution log")] = "",
     requested_by: Annotated[
         str, typer.Option("--by", help="Who, for the execution log")
     ] = "operator",
+    as_json: JsonOpt = False,
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
 ) -> None:
-    """Retry a FAILED campaign from the step that failed (sends the `retry` signal)."""
+    """Retry FAILED campaigns from the step that failed (sends the `retry` signal).
+
+    \b
+    Examples:
+      campaign retry <id> --reason "copy revised"
+      campaign retry --all-failed
+      campaign retry --all-failed --failure-reason SERVICE_UNAVAILABLE
+
+    --all-failed chooses its campaigns with the visibility query that `campaign list --state
+    FAILED --status running` shows, and sends one server-side batch signal to all of them (or,
+    where the server has no batch operations, signals them one by one and says so). A campaign
+    with no retries left logs `retry_refused` and stays FAILED.
+    """
     request = RetryRequest(requested_by=requested_by, reason=reason)
-    _check_ref(campaign)
-    st = _run(lambda client: retry_campaign(client, campaign, request), address, namespace)
-    out.print(f"retry signalled to {st.workflow_id}", markup=False)
+    if all_failed == (campaign is not None):
+        raise _fail("give a campaign id, or --all-failed (not both)", EXIT_INPUT)
+    if campaign is not None:
+        _check_ref(campaign)
+        st = _run(lambda client: retry_campaign(client, campaign, request), address, namespace)
+        if as_json:
+            out.print_json(json.dumps({"signalled": [st.workflow_id]}))
+        else:
+            out.print(f"retry signalled to {st.workflow_id}", markup=False)
+        return
+    result = _run(
+        lambda client: retry_all_failed(
+            client,
+            request,
+            task_queue=task_queue,
+            failure_reasons=failure_reason or (),
+            one_by_one=one_by_one,
+        ),
+        address,
+        namespace,
+    )
+    if as_json:
+        out.print_json(json.dumps(result.as_dict()))
+    elif result.matched == 0:
+        out.print("no running campaign is parked in FAILED: nothing to retry", markup=False)
+    else:
+        how = f"batch operation {result.job_id}" if result.job_id else "one signal each"
+        out.print(
+            f"retry signalled to {result.signalled} of {result.matched} FAILED campaigns ({how})"
+            + (f"; {result.failed} failed" if result.failed else ""),
+            markup=False,
+        )
+    if result.note:
+        err_console.print(f"note: {result.note}", markup=False)
+    if result.failed:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
@@ -284,7 +394,13 @@ def log(
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
 ) -> None:
-    """Print a campaign's execution log as a timeline (needs a running worker)."""
+    """Print a campaign's execution log as a timeline (needs a running worker).
+
+    \b
+    Examples:
+      campaign log <id>                    when, which step, what happened, and why it failed
+      campaign log <id> --json             every entry with all its details
+    """
     _check_ref(campaign)
     payload = _run(lambda client: campaign_payload(client, campaign), address, namespace)
     if as_json:
@@ -294,9 +410,263 @@ def log(
         out.print(_entry_line(entry), markup=False)
 
 
-def main() -> None:
-    app()
+class ExecutionStatus(StrEnum):
+    """Temporal's execution status, as `list --status` takes it."""
+
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    canceled = "canceled"
+    terminated = "terminated"
+    timed_out = "timed_out"
+
+    @property
+    def temporal(self) -> WorkflowExecutionStatus:
+        return WorkflowExecutionStatus[self.name.upper()]
+
+
+def _status_line(st: CampaignStatus) -> str:
+    started = f"{st.start_time:%Y-%m-%d %H:%M:%S}" if st.start_time else "?"
+    retries = st.retry_count if st.retry_count is not None else "?"
+    return (
+        f"{st.workflow_id:<45} {st.state or '?':<13} {st.execution_status.lower():<10} "
+        f"{st.failure_reason or '-':<24} {retries!s:>7}  {started}"
+    )
+
+
+@app.command("list")
+def list_campaigns_command(
+    state: Annotated[
+        list[CampaignState] | None,
+        typer.Option("--state", "-s", help="Campaign state; repeat for several"),
+    ] = None,
+    status: Annotated[
+        list[ExecutionStatus] | None,
+        typer.Option("--status", help="Temporal execution status; repeat for several"),
+    ] = None,
+    failure_reason: Annotated[
+        list[FailureReason] | None,
+        typer.Option("--failure-reason", help="Why it failed; repeat for several"),
+    ] = None,
+    task_queue: Annotated[
+        str | None, typer.Option(help="Only campaigns on this task queue")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first", min=1)] = 50,
+    as_json: JsonOpt = False,
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+) -> None:
+    """List campaigns by state, failure reason and execution status (Temporal visibility).
+
+    \b
+    Examples:
+      campaign list --state FAILED                   parked in FAILED, waiting for a retry
+      campaign list --state FAILED --failure-reason QUALITY_GATE_FAILED
+      campaign list --status running                 everything still in flight
+      campaign list --status failed                  ended as failed (retry window closed)
+      campaign list --state LEARN --limit 500 --json
+
+    The visibility query is printed on stderr: paste it into the Web UI's workflow list filter
+    or `temporal workflow list --query` to see the same campaigns there. Needs no worker.
+    """
+    query = _visibility_query_or_exit(state, status, failure_reason, task_queue)
+    found = _run(lambda client: list_campaigns(client, query, limit=limit), address, namespace)
+    if as_json:
+        out.print_json(json.dumps([st.as_dict() for st in found]))
+        return
+    err_console.print(f"query: {query}", markup=False)
+    if not found:
+        out.print("no campaigns match", markup=False)
+        return
+    header = f"{'WORKFLOW ID':<45} {'STATE':<13} {'STATUS':<10} {'FAILURE REASON':<24} RETRIES"
+    out.print(header + "  STARTED (UTC)", markup=False)
+    for st in found:
+        out.print(_status_line(st), markup=False)
+    more = " (the limit; use --limit for more)" if len(found) == limit else ""
+    out.print(f"{len(found)} campaign{'s' if len(found) != 1 else ''}{more}", markup=False)
+
+
+def _visibility_query_or_exit(
+    state: list[CampaignState] | None,
+    status: list[ExecutionStatus] | None,
+    failure_reason: list[FailureReason] | None,
+    task_queue: str | None,
+) -> str:
+    try:
+        return visibility_query(
+            states=state or (),
+            execution_statuses=[s.temporal for s in status or ()],
+            failure_reasons=failure_reason or (),
+            task_queue=task_queue,
+        )
+    except CampaignError as err:
+        raise _fail(str(err), EXIT_INPUT) from None
+
+
+@app.command()
+def cancel(
+    campaign: CampaignArg,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the workflow has ended")] = False,
+    as_json: JsonOpt = False,
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+) -> None:
+    """Cancel a campaign: it logs `campaign_cancelled` and its workflow ends as cancelled.
+
+    \b
+    Examples:
+      campaign cancel <id>
+      campaign cancel <id> --wait          return once the workflow has ended
+
+    The campaign stops at once; an HTTP call already in flight may still complete at its
+    service. A published campaign cannot be cancelled: it has ended.
+    """
+    _check_ref(campaign)
+
+    async def work(client: Client) -> CampaignStatus:
+        st = await cancel_campaign(client, campaign)
+        if not wait:
+            return st
+        for _ in range(int(CANCEL_WAIT_SECONDS / 0.2)):
+            st = await campaign_status(client, campaign)
+            if not st.running:
+                return st
+            await asyncio.sleep(0.2)
+        raise CampaignError(
+            f"{st.workflow_id} has not ended {CANCEL_WAIT_SECONDS:.0f}s after cancel"
+        )
+
+    st = _run(work, address, namespace)
+    if as_json:
+        out.print_json(json.dumps(st.as_dict()))
+    elif wait:
+        out.print(f"{st.workflow_id} ended: {st.execution_status.lower()}", markup=False)
+    else:
+        out.print(f"cancel requested for {st.workflow_id}", markup=False)
+
+
+CANCEL_WAIT_SECONDS = 60.0
+
+
+@app.command()
+def batch(
+    file: Annotated[
+        Path, typer.Argument(help="JSONL: one campaign (or bare brief) per line", dir_okay=False)
+    ],
+    concurrency: Annotated[
+        int,
+        typer.Option("--concurrency", "-j", help="Start calls in flight at once", min=1, max=512),
+    ] = 32,
+    task_queue: Annotated[str | None, typer.Option(help="Default: CAMPAIGN_TASK_QUEUE")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Follow the campaigns to their outcome")
+    ] = True,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for outcomes after the last start", min=1)
+    ] = 1800.0,
+    as_json: JsonOpt = False,
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+) -> None:
+    """Start every campaign in a JSONL file; show progress, then a table of outcomes.
+
+    \b
+    Examples:
+      campaign batch briefs.jsonl                    start, follow, print the outcome table
+      campaign batch briefs.jsonl -j 64 --no-wait    only start them, 64 start calls at a time
+      campaign batch briefs.jsonl --json > report.json
+
+    \b
+    Each line is a full campaign input or a bare brief, for example:
+      {"name": "Spring", "objective": "Pre-orders", "audience": "Runners", "channels": ["email"]}
+
+    Safe to re-run: a line without campaign_id gets an id derived from its content, and a
+    campaign whose id already has a workflow is skipped ("skipped: already exists"), so nothing
+    is started twice. Identical lines are one campaign. A bad line is reported with its number
+    and the others go on. Exit code: 2 if any line was invalid or not started, else 1 if any
+    campaign failed or did not settle in time, else 0.
+    """
+    try:
+        raw_lines = list(enumerate(file.read_bytes().splitlines(), start=1))
+    except OSError as err:
+        raise _fail(f"cannot read {file}: {err.strerror}", EXIT_INPUT) from None
+    queue = task_queue or _settings().task_queue
+    began = time.monotonic()
+
+    async def work(client: Client) -> BatchReport:
+        with Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=as_json,
+        ) as progress:
+            starting = progress.add_task("started", total=None, note="")
+            settling = progress.add_task("settled", total=None, note="", visible=wait)
+
+            def on_change(report: BatchReport) -> None:
+                skipped = len(report.skipped) + len(report.duplicates)
+                bad = len(report.invalid) + len(report.start_errors)
+                progress.update(
+                    starting,
+                    total=report.valid,
+                    completed=report.attempted,
+                    note=f"{skipped} skipped, {bad} bad" if skipped or bad else "",
+                )
+                failed = sum(1 for o, _ in report.settled.values() if o.value != "published")
+                progress.update(
+                    settling,
+                    total=len(report.started),
+                    completed=len(report.settled),
+                    note=f"{failed} not published" if failed else "",
+                )
+
+            def on_problem(problem: LineProblem) -> None:
+                progress.console.print(f"line {problem.line}: {problem.message}", markup=False)
+
+            return await run_batch(
+                client,
+                raw_lines,
+                task_queue=queue,
+                concurrency=concurrency,
+                wait=wait,
+                wait_timeout=timeout,
+                on_change=on_change,
+                on_problem=on_problem,
+            )
+
+    report = _run(work, address, namespace)
+    elapsed = time.monotonic() - began
+    if as_json:
+        out.print_json(json.dumps({**report.as_dict(), "elapsed_seconds": round(elapsed, 2)}))
+    else:
+        for problem in report.duplicates:
+            err_console.print(f"line {problem.line}: skipped, {problem.message}", markup=False)
+        table = Table(title=f"{file.name}: {report.lines} campaigns in {elapsed:.1f}s")
+        table.add_column("outcome")
+        table.add_column("campaigns", justify="right")
+        for label, count in report.outcome_counts():
+            table.add_row(label, str(count))
+        out.print(table)
+    if report.invalid or report.start_errors:
+        raise typer.Exit(EXIT_INPUT)
+    counts = dict(report.outcome_counts())
+    ok = {"published", "waiting for start", "skipped: already exists", "skipped: duplicate line"}
+    if any(n for label, n in counts.items() if label not in ok):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def main() -> NoReturn:
+    """The console script and `python -m starter` (see orchestrator_runtime.process_exit)."""
+    try:
+        app()
+        code = 0
+    except SystemExit as exit:
+        code = exit_code(exit)
+    exit_without_finalizing(code)
 
 
 if __name__ == "__main__":
-    sys.exit(app())
+    main()

@@ -9,6 +9,7 @@ import sys
 from devstack.demo import main_async
 from devstack.processes import ProcessFailedError
 from devstack.stack import DevStack
+from orchestrator_runtime.process_exit import exit_without_finalizing
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,4 +44,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_finalizing(main())

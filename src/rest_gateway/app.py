@@ -1,0 +1,315 @@
+"""The REST gateway: the original design's HTTP API as a thin layer over Temporal.
+
+Every endpoint is one call of orchestrator_runtime.campaign_ops, the same functions the `campaign`
+CLI uses. Errors are HTTP statuses with a body that says why:
+
+    404 unknown campaign         409 its state refuses the request    422 invalid input
+    503 Temporal unreachable     504 no worker answered the query in time
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, model_validator
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts import (
+    CampaignInput,
+    CampaignPayload,
+    CampaignState,
+    FailureReason,
+    RetryRequest,
+    StartRequest,
+    workflow_id_for,
+)
+from orchestrator_runtime.campaign_ops import (
+    AlreadyStartedError,
+    CampaignClosedError,
+    CampaignConflictError,
+    CampaignError,
+    CampaignExistsError,
+    CampaignStatus,
+    NotRetryableError,
+    UnknownCampaignError,
+    campaign_payload,
+    campaign_status,
+    cancel_campaign,
+    list_campaigns,
+    retry_campaign,
+    send_start,
+    start_campaign,
+    visibility_query,
+)
+from orchestrator_runtime.settings import Settings
+from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect
+from rest_gateway.settings import GatewaySettings
+
+API = "/api/v1/campaigns"
+
+
+# ---- bodies -----------------------------------------------------------------------------------
+
+
+class CreateCampaignRequest(CampaignInput):
+    """A campaign input; `campaign_id` is generated when omitted. With `start` false (the
+    default) the campaign waits in IDLE until POST /api/v1/campaigns/{id}/start."""
+
+    campaign_id: UUID = Field(default_factory=uuid4)
+    start: bool = Field(default=False, description="true: start now; false: wait in IDLE.")
+
+    @model_validator(mode="after")
+    def _start_is_the_switch(self) -> CreateCampaignRequest:
+        if "start_immediately" in self.model_fields_set:
+            raise ValueError("use `start` (true or false), not start_immediately")
+        return self
+
+    def campaign_input(self) -> CampaignInput:
+        data = self.model_dump(exclude={"start", "start_immediately"})
+        return CampaignInput.model_validate({**data, "start_immediately": self.start})
+
+
+class CampaignCreated(BaseModel):
+    campaign_id: UUID
+    workflow_id: str
+    run_id: str | None
+    started: bool
+    links: dict[str, str]
+
+
+class CampaignView(BaseModel):
+    """State from visibility (works without a worker) and the payload by query (needs one)."""
+
+    campaign_id: str
+    workflow_id: str
+    run_id: str | None
+    execution_status: str
+    state: CampaignState | None
+    failure_reason: str | None
+    retry_count: int | None
+    start_time: str | None
+    close_time: str | None
+    payload: CampaignPayload | None = None
+
+
+class CampaignList(BaseModel):
+    query: str = Field(description="The visibility query: paste it into the Web UI's filter.")
+    campaigns: list[CampaignView]
+
+
+class Accepted(BaseModel):
+    workflow_id: str
+    signal: str
+    state_before: CampaignState | None
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="not_found, already_exists, already_started, not_retryable, …")
+    detail: str = Field(description="Why, in one sentence.")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No campaign with that id"},
+    409: {"model": ErrorBody, "description": "The campaign's state refuses the request"},
+    503: {"model": ErrorBody, "description": "Temporal unreachable"},
+}
+
+
+def _view(status: CampaignStatus, payload: CampaignPayload | None = None) -> CampaignView:
+    return CampaignView.model_validate({**status.as_dict(), "payload": payload})
+
+
+# ---- the app ----------------------------------------------------------------------------------
+
+
+class _Temporal:
+    """One client, connected on first use (so the gateway can start before Temporal)."""
+
+    def __init__(self, client: Client | None) -> None:
+        self.client = client
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        if self.client is None:
+            async with self._lock:
+                if self.client is None:
+                    self.client = await connect()
+        return self.client
+
+
+async def _client(request: Request) -> Client:
+    temporal: _Temporal = request.app.state.temporal
+    return await temporal.get()
+
+
+TemporalClient = Annotated[Client, Depends(_client)]
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    client: Client | None = None,
+    task_queue: str | None = None,
+) -> FastAPI:
+    settings = settings or GatewaySettings()
+    temporal = _Temporal(client)
+    queue = task_queue or Settings().task_queue
+    query_timeout = timedelta(seconds=settings.query_timeout_seconds)
+
+    app = FastAPI(
+        title="campaign-orchestrator REST API",
+        version="1",
+        description=__doc__,
+    )
+    app.state.temporal = temporal
+
+    # -- errors --
+
+    def error(status: int, code: str, detail: str) -> JSONResponse:
+        return JSONResponse(status_code=status, content={"error": code, "detail": detail})
+
+    conflict_codes: list[tuple[type[CampaignConflictError], str]] = [
+        (CampaignExistsError, "already_exists"),
+        (AlreadyStartedError, "already_started"),
+        (NotRetryableError, "not_retryable"),
+        (CampaignClosedError, "closed"),
+    ]
+
+    @app.exception_handler(CampaignError)
+    async def campaign_error(_: Request, err: CampaignError) -> JSONResponse:
+        if isinstance(err, UnknownCampaignError):
+            return error(404, "not_found", str(err))
+        if isinstance(err, CampaignConflictError):
+            code = next((c for cls, c in conflict_codes if isinstance(err, cls)), "conflict")
+            return error(409, code, str(err))
+        return error(422, "invalid", str(err))
+
+    @app.exception_handler(TemporalUnavailableError)
+    async def unavailable(_: Request, err: TemporalUnavailableError) -> JSONResponse:
+        return error(503, "temporal_unavailable", str(err))
+
+    @app.exception_handler(RPCError)
+    async def rpc_error(_: Request, err: RPCError) -> JSONResponse:
+        if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            return error(504, "no_worker", f"no worker answered in time: {err.message}")
+        return error(503, "temporal_error", f"{err.status.name}: {err.message}")
+
+    @app.exception_handler(WorkflowQueryFailedError)
+    async def query_failed(_: Request, err: WorkflowQueryFailedError) -> JSONResponse:
+        return error(503, "query_failed", str(err))
+
+    # -- endpoints --
+
+    @app.post(
+        API,
+        status_code=201,
+        response_model=CampaignCreated,
+        responses=ERRORS,
+        summary="Create a campaign (it waits in IDLE unless start=true)",
+    )
+    async def create(
+        body: CreateCampaignRequest, client: TemporalClient, response: Response
+    ) -> CampaignCreated:
+        handle = await start_campaign(client, body.campaign_input(), task_queue=queue)
+        location = f"{API}/{body.campaign_id}"
+        response.headers["Location"] = location
+        return CampaignCreated(
+            campaign_id=body.campaign_id,
+            workflow_id=workflow_id_for(body.campaign_id),
+            run_id=handle.result_run_id,
+            started=body.start,
+            links={
+                "self": location,
+                "start": f"{location}/start",
+                "retry": f"{location}/retry",
+                "cancel": f"{location}/cancel",
+            },
+        )
+
+    @app.get(API, response_model=CampaignList, responses=ERRORS, summary="List campaigns")
+    async def list_(
+        client: TemporalClient,
+        state: Annotated[list[CampaignState] | None, Query()] = None,
+        failure_reason: Annotated[list[FailureReason] | None, Query()] = None,
+        running: Annotated[
+            bool | None, Query(description="true: open campaigns only; false: ended only")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> CampaignList:
+        query = visibility_query(states=state or (), failure_reasons=failure_reason or ())
+        if running is not None:
+            query += " AND ExecutionStatus " + ("=" if running else "!=") + " 'Running'"
+        found = await list_campaigns(client, query, limit=limit)
+        return CampaignList(query=query, campaigns=[_view(s) for s in found])
+
+    @app.get(
+        f"{API}/{{campaign}}",
+        response_model=CampaignView,
+        responses={**ERRORS, 504: {"model": ErrorBody, "description": "No worker answered"}},
+        summary="A campaign's state and payload",
+    )
+    async def get(
+        campaign: str,
+        client: TemporalClient,
+        payload: Annotated[
+            bool, Query(description="false: state only, from visibility (needs no worker)")
+        ] = True,
+    ) -> CampaignView:
+        status = await campaign_status(client, campaign)
+        data = (
+            await campaign_payload(client, status.workflow_id, rpc_timeout=query_timeout)
+            if payload
+            else None
+        )
+        return _view(status, data)
+
+    @app.post(
+        f"{API}/{{campaign}}/start",
+        status_code=202,
+        response_model=Accepted,
+        responses=ERRORS,
+        summary="Start a campaign created with start=false (the `start` signal)",
+    )
+    async def start(
+        campaign: str, client: TemporalClient, body: StartRequest | None = None
+    ) -> Accepted:
+        status = await send_start(
+            client, campaign, body or StartRequest(requested_by="rest"), rpc_timeout=query_timeout
+        )
+        return Accepted(workflow_id=status.workflow_id, signal="start", state_before=status.state)
+
+    @app.post(
+        f"{API}/{{campaign}}/retry",
+        status_code=202,
+        response_model=Accepted,
+        responses=ERRORS,
+        summary="Retry a FAILED campaign from the step that failed (the `retry` signal)",
+    )
+    async def retry(
+        campaign: str, client: TemporalClient, body: RetryRequest | None = None
+    ) -> Accepted:
+        status = await retry_campaign(client, campaign, body or RetryRequest(requested_by="rest"))
+        return Accepted(workflow_id=status.workflow_id, signal="retry", state_before=status.state)
+
+    @app.post(
+        f"{API}/{{campaign}}/cancel",
+        status_code=202,
+        response_model=Accepted,
+        responses=ERRORS,
+        summary="Cancel a campaign (its workflow ends as cancelled)",
+    )
+    async def cancel(campaign: str, client: TemporalClient) -> Accepted:
+        status = await cancel_campaign(client, campaign)
+        return Accepted(workflow_id=status.workflow_id, signal="cancel", state_before=status.state)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,169 @@
+"""The `campaign` CLI's batch, list, retry --all-failed, cancel and log commands, driven as a
+subprocess against the real dev server, the real worker and the real reference services.
+
+Each test has its own task queue (the `worker` fixture) and filters by it, so campaigns of other
+tests on the same server do not count."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from contracts import CampaignInput, CampaignState
+from devstack.stack import DevStack
+from orchestrator_runtime.campaign_ops import start_campaign
+from tests.integration.conftest import Services
+from tests.integration.test_campaigns_end_to_end import (
+    FAST_RETRIES,
+    RESULT_TIMEOUT,
+    brief,
+    campaign,
+    wait_for_state,
+)
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def cli(stack: DevStack, *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "starter.py"), *args,
+        "--address", stack.config.temporal_address,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), RESULT_TIMEOUT * 2)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+def line(name: str, objective: str = "Grow newsletter sign-ups") -> str:
+    return json.dumps(
+        {"name": name, "objective": objective, "audience": "Home bakers", "channels": ["email"]}
+    )
+
+
+async def test_batch_starts_each_line_once_reports_bad_lines_and_outcomes(
+    client: Client, worker: Worker, services: Services, stack: DevStack, tmp_path: Path
+):
+    q = worker.task_queue
+    jsonl = tmp_path / "briefs.jsonl"
+    jsonl.write_text(
+        "\n".join(
+            [
+                line("Clean one"),
+                line("Clean two"),
+                line("Risky", "A guaranteed win for every baker"),
+                "{not json",
+                line("Bad channel").replace('"email"', '"fax"'),
+                "",
+                line("Clean one"),  # the same campaign as line 1
+            ]
+        )
+        + "\n"
+    )
+
+    code, out, err = await cli(stack, "batch", str(jsonl), "--task-queue", q, "--json", "-j", "4")
+    assert code == 2, out + err  # bad lines make the exit code 2; the others still ran
+    report = json.loads(out)
+    assert report["lines"] == 6 and report["started"] == 3
+    assert report["outcomes"] == {
+        "published": 2,
+        "failed: QUALITY_GATE_FAILED": 1,
+        "skipped: duplicate line": 1,
+        "invalid lines": 2,
+    }
+    assert [p["line"] for p in report["invalid"]] == [4, 5]
+    assert "line 4: invalid campaign: not valid JSON" in err
+    assert "line 5: invalid campaign: brief.channels.0" in err
+    assert report["duplicates"] == [{"line": 7, "error": "same campaign as line 1"}]
+    by_line = {c["line"]: c for c in report["campaigns"].values()}
+    assert (
+        by_line[3]["outcome"] == "failed" and by_line[3]["failure_reason"] == "QUALITY_GATE_FAILED"
+    )
+
+    # Re-running the same file starts nothing: every valid line is skipped.
+    code, out, err = await cli(stack, "batch", str(jsonl), "--task-queue", q)
+    assert code == 2, out + err
+    assert "skipped: already exists" in out and "│         3 │" in out, out
+    in_queue = await client.count_workflows(f"TaskQueue = '{q}'")
+    assert in_queue.count == 3
+
+
+async def test_list_and_retry_all_failed_with_a_batch_operation(
+    client: Client, worker: Worker, services: Services, stack: DevStack
+):
+    q = worker.task_queue
+    risky = [campaign("Promise guaranteed results to every baker") for _ in range(2)]
+    clean = campaign()
+    handles = [await start_campaign(client, c, task_queue=q) for c in [*risky, clean]]
+    for h in handles[:2]:
+        await wait_for_state(client, h.id, CampaignState.FAILED)
+    await asyncio.wait_for(handles[2].result(), RESULT_TIMEOUT)
+
+    # The Web UI's current details: why it failed and how to retry.
+    metadata = await handles[0].query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert "QUALITY_GATE_FAILED" in metadata.current_details
+    assert f"campaign retry {risky[0].campaign_id}" in metadata.current_details
+
+    code, out, err = await cli(stack, "list", "--state", "FAILED", "--task-queue", q, "--json")
+    assert code == 0, err
+    listed = json.loads(out)
+    assert sorted(c["workflow_id"] for c in listed) == sorted(h.id for h in handles[:2])
+    assert {c["failure_reason"] for c in listed} == {"QUALITY_GATE_FAILED"}
+
+    code, out, err = await cli(stack, "list", "--status", "completed", "--task-queue", q)
+    assert code == 0, err
+    assert handles[2].id in out and "1 campaign" in out and handles[0].id not in out
+    assert "ExecutionStatus = 'Completed'" in err  # the query, to paste into the Web UI
+
+    code, out, err = await cli(stack, "retry", "--all-failed", "--task-queue", q, "--reason", "x")
+    assert code == 0, out + err
+    assert "retry signalled to 2 of 2 FAILED campaigns (batch operation" in out, out + err
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(*(h.result() for h in handles[:2])), RESULT_TIMEOUT
+    )
+    assert [o.state for o in outcomes] == [CampaignState.LEARN] * 2
+    assert [o.retry_count for o in outcomes] == [1, 1]
+
+    code, out, err = await cli(stack, "retry", "--all-failed", "--task-queue", q)
+    assert code == 0 and "nothing to retry" in out, out + err
+
+
+async def test_retry_all_failed_one_by_one_cancel_and_log(
+    client: Client, worker: Worker, services: Services, stack: DevStack
+):
+    q = worker.task_queue
+    risky = campaign("Promise guaranteed results to every baker")
+    handle = await start_campaign(client, risky, task_queue=q)
+    await wait_for_state(client, handle.id, CampaignState.FAILED)
+
+    code, out, err = await cli(
+        stack, "retry", "--all-failed", "--one-by-one", "--task-queue", q, "--json"
+    )
+    assert code == 0, out + err
+    result = json.loads(out)
+    assert (result["method"], result["matched"], result["signalled"]) == ("one-by-one", 1, 1)
+    assert (await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)).state is CampaignState.LEARN
+
+    idle = CampaignInput(
+        campaign_id=uuid.uuid4(), brief=brief(), step_retry=FAST_RETRIES, start_immediately=False
+    )
+    await start_campaign(client, idle, task_queue=q)
+    await wait_for_state(client, f"campaign-{idle.campaign_id}", CampaignState.IDLE)
+    code, out, err = await cli(stack, "cancel", str(idle.campaign_id), "--wait")
+    assert code == 0, out + err
+    assert f"campaign-{idle.campaign_id} ended: canceled" in out
+    code, out, err = await cli(stack, "cancel", str(idle.campaign_id))
+    assert code == 3 and "already ended (CANCELED)" in err, out + err
+
+    code, out, err = await cli(stack, "log", str(idle.campaign_id), "--json")
+    assert code == 0, err
+    actions = [e["action"] for e in json.loads(out)]
+    assert actions == ["campaign_created", "campaign_cancelled"]

@@ -1,0 +1,176 @@
+"""The REST gateway, served by its one command (`python -m rest_gateway`), over the real dev
+server, worker and reference services: every endpoint, and each error status with its reason."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from temporalio.worker import Worker
+
+from devstack.processes import free_port
+from devstack.stack import DevStack
+from tests.integration.conftest import Services
+from tests.integration.test_campaigns_end_to_end import RESULT_TIMEOUT
+
+pytestmark = pytest.mark.integration
+API = "/api/v1/campaigns"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def gateway(
+    stack: DevStack, worker: Worker, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": stack.config.temporal_address,
+        "TEMPORAL_NAMESPACE": "default",
+        "CAMPAIGN_TASK_QUEUE": worker.task_queue,
+    }
+    with (tmp_path / "gateway.log").open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "rest_gateway", "--port", str(port),
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            for _ in range(300):
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert proc.returncode is None, (tmp_path / "gateway.log").read_text()
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("gateway not up: " + (tmp_path / "gateway.log").read_text())
+            yield http
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+def body(objective: str = "Grow newsletter sign-ups", **extra: Any) -> dict[str, Any]:
+    return {
+        "brief": {
+            "name": "REST launch",
+            "objective": objective,
+            "audience": "Home bakers",
+            "channels": ["email"],
+        },
+        "step_retry": {"initial_interval": "PT0.05S", "maximum_interval": "PT0.5S"},
+        **extra,
+    }
+
+
+async def wait_for(http: httpx.AsyncClient, campaign_id: str, state: str) -> dict[str, Any]:
+    for _ in range(RESULT_TIMEOUT * 10):
+        view: dict[str, Any] = (await http.get(f"{API}/{campaign_id}?payload=false")).json()
+        if view["state"] == state:
+            return view
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{campaign_id} never reached {state}")
+
+
+async def test_create_waits_in_idle_until_start_then_retry_publishes(
+    gateway: httpx.AsyncClient, services: Services
+):
+    http = gateway
+    docs, spec = await http.get("/docs"), (await http.get("/openapi.json")).json()
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert {f"{API}", f"{API}/{{campaign}}", f"{API}/{{campaign}}/retry"} <= set(spec["paths"])
+
+    created = await http.post(API, json=body("Promise guaranteed results to every baker"))
+    assert created.status_code == 201, created.text
+    cid = created.json()["campaign_id"]
+    assert created.headers["location"] == f"{API}/{cid}" and created.json()["started"] is False
+
+    view = await wait_for(http, cid, "IDLE")
+    assert view["execution_status"] == "RUNNING"
+    got = (await http.get(f"{API}/{cid}")).json()
+    assert got["payload"]["state"] == "IDLE" and got["payload"]["brief"]["name"] == "REST launch"
+
+    refused = await http.post(f"{API}/{cid}/retry", json={"requested_by": "it"})
+    assert refused.status_code == 409 and refused.json()["error"] == "not_retryable"
+    assert "IDLE, not FAILED" in refused.json()["detail"]
+
+    started = await http.post(f"{API}/{cid}/start", json={"requested_by": "it"})
+    assert started.status_code == 202, started.text
+    await wait_for(http, cid, "FAILED")  # the quality gate closes on "guaranteed"
+    again = await http.post(f"{API}/{cid}/start")
+    assert again.status_code == 409 and again.json()["error"] == "already_started"
+
+    failed = (await http.get(f"{API}/{cid}")).json()
+    assert failed["failure_reason"] == "QUALITY_GATE_FAILED"
+    assert failed["payload"]["failure"]["step"] == "QUALITY_AUDIT"
+    listed = (await http.get(API, params={"state": "FAILED", "limit": 1000})).json()
+    assert cid in {c["campaign_id"] for c in listed["campaigns"]}
+    assert "CampaignState = 'FAILED'" in listed["query"]
+
+    retried = await http.post(f"{API}/{cid}/retry", json={"requested_by": "it", "reason": "fix"})
+    assert retried.status_code == 202 and retried.json()["state_before"] == "FAILED"
+    done = await wait_for(http, cid, "LEARN")
+    assert done["retry_count"] == 1
+    final = (await http.get(f"{API}/{cid}")).json()
+    assert final["execution_status"] == "COMPLETED" and final["payload"]["publish_receipt"]
+    closed = await http.post(f"{API}/{cid}/start")
+    assert closed.status_code == 409 and closed.json()["error"] == "closed"
+
+
+async def test_start_true_cancel_and_the_error_statuses(
+    gateway: httpx.AsyncClient, services: Services
+):
+    http = gateway
+    cid = str(uuid.uuid4())
+    now = await http.post(API, json=body(campaign_id=cid, start=True))
+    assert now.status_code == 201 and now.json()["started"] is True
+    await wait_for(http, cid, "LEARN")
+
+    duplicate = await http.post(API, json=body(campaign_id=cid))
+    assert duplicate.status_code == 409 and duplicate.json()["error"] == "already_exists"
+
+    unknown = await http.get(f"{API}/{uuid.uuid4()}")
+    assert unknown.status_code == 404 and "no campaign" in unknown.json()["detail"]
+    for path in (f"{API}/{uuid.uuid4()}/retry", f"{API}/{uuid.uuid4()}/start"):
+        assert (await http.post(path)).status_code == 404
+    bad_ref = await http.get(f"{API}/not-a-campaign")
+    assert bad_ref.status_code == 422 and "not a campaign id" in bad_ref.json()["detail"]
+
+    invalid = await http.post(
+        API, json={"brief": {"name": "x", "objective": "", "channels": ["fax"]}}
+    )
+    assert invalid.status_code == 422
+    fields = {tuple(e["loc"]) for e in invalid.json()["detail"]}
+    assert {
+        ("body", "brief", "objective"),
+        ("body", "brief", "audience"),
+        ("body", "brief", "channels", 0),
+    } <= fields
+
+    idle = (await http.post(API, json=body())).json()["campaign_id"]
+    await wait_for(http, idle, "IDLE")
+    cancelled = await http.post(f"{API}/{idle}/cancel")
+    assert cancelled.status_code == 202, cancelled.text
+    for _ in range(RESULT_TIMEOUT * 10):
+        view = (await http.get(f"{API}/{idle}?payload=false")).json()
+        if view["execution_status"] == "CANCELED":
+            break
+        await asyncio.sleep(0.1)
+    assert view["execution_status"] == "CANCELED"
+    twice = await http.post(f"{API}/{idle}/cancel")
+    assert twice.status_code == 409 and twice.json()["error"] == "closed"
