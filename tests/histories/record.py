@@ -1,0 +1,215 @@
+"""Record the workflow histories that tests/reliability/test_replay.py replays.
+
+    .venv/bin/python tests/histories/record.py --label v2            # the working tree's worker
+    .venv/bin/python tests/histories/record.py --label v1 --rev 41820c0   # a committed version
+
+Writes tests/histories/<label>/<scenario>.json. Real runs: a file-backed dev server and the
+reference services on free loopback ports (in a temporary directory), and a real worker process.
+With --rev, the worker runs the code of that git revision (exported with `git archive` into the
+temporary directory), so its histories are those of campaigns started before today's changes.
+One campaign per representative path through the graph; each history is written with
+WorkflowHistory.to_json().
+
+Never re-record a label that is committed: those files prove that today's code still replays the
+runs of yesterday's. After a deliberate (patched) change to the graph, add a new label.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `tests.` importable
+    sys.path.insert(0, str(ROOT))
+
+from contracts import (  # noqa: E402
+    RETRY_SIGNAL,
+    START_SIGNAL,
+    WORKFLOW_TYPE,
+    CampaignInput,
+    CampaignState,
+    RetryRequest,
+    ServiceName,
+    StartRequest,
+    workflow_id_for,
+)
+from devstack.processes import free_port  # noqa: E402
+from devstack.stack import DevStack, StackConfig  # noqa: E402
+from orchestrator_runtime.campaign_ops import retry_campaign, start_campaign  # noqa: E402
+from orchestrator_runtime.temporal_client import connect  # noqa: E402
+from tests.reliability.support import (  # noqa: E402
+    Admin,
+    WorkerProcess,
+    campaign,
+    outcomes,
+    retries,
+    wait_for_state,
+)
+
+RISKY = "Promise guaranteed results to every baker"
+SHORT = retries(attempts=3, initial=0.1, maximum=0.2, start_to_close=3.0)
+Scenario = Callable[[Client, Admin, str], Awaitable[WorkflowHandle[Any, Any]]]
+LEGACY_INPUT = False  # --rev: an older CampaignInput may not know today's fields
+
+
+async def begin(client: Client, c: CampaignInput, queue: str) -> WorkflowHandle[Any, Any]:
+    """Start a campaign the way the starter does; for an older worker, without the fields
+    that are at their defaults (fields added since are among them)."""
+    if not LEGACY_INPUT:
+        return await start_campaign(client, c, task_queue=queue)
+    return await client.start_workflow(
+        WORKFLOW_TYPE,
+        c.model_dump(mode="json", exclude_defaults=True) | {"campaign_id": str(c.campaign_id)},
+        id=workflow_id_for(c.campaign_id),
+        task_queue=queue,
+    )
+
+
+async def happy_path(client: Client, admin: Admin, queue: str) -> WorkflowHandle[Any, Any]:
+    handle = await begin(client, campaign(1), queue)
+    await outcomes(client, [handle], within=60)
+    return handle
+
+
+async def gate_failure_retry(client: Client, admin: Admin, queue: str) -> WorkflowHandle[Any, Any]:
+    """Gate closes, a garbage `retry` argument is dropped, a valid retry revises and publishes."""
+    handle = await begin(client, campaign(2, objective=RISKY), queue)
+    await wait_for_state(client, handle.id, CampaignState.FAILED)
+    await handle.signal(RETRY_SIGNAL, "garbage")  # dropped by the SDK: see test_signals.py
+    await retry_campaign(client, handle.id, RetryRequest(requested_by="recorder"))
+    await outcomes(client, [handle], within=60)
+    return handle
+
+
+async def service_failure_retry(
+    client: Client, admin: Admin, queue: str
+) -> WorkflowHandle[Any, Any]:
+    """The publisher is down past the retry policy: FAILED; it comes back; retry publishes."""
+    await admin.faults(down=True, services=[ServiceName.PUBLISHER.value])
+    handle = await begin(client, campaign(3, step_retry=SHORT), queue)
+    await wait_for_state(client, handle.id, CampaignState.FAILED)
+    await admin.faults()
+    await retry_campaign(client, handle.id, RetryRequest(requested_by="recorder"))
+    await outcomes(client, [handle], within=60)
+    return handle
+
+
+async def cancellation(client: Client, admin: Admin, queue: str) -> WorkflowHandle[Any, Any]:
+    await admin.faults(latency_ms=5000, services=[ServiceName.STRATEGY.value])
+    handle = await begin(client, campaign(4), queue)
+    await wait_for_state(client, handle.id, CampaignState.STRATEGY_GEN)
+    await handle.cancel()
+    try:
+        await asyncio.wait_for(handle.result(), 60)
+    except WorkflowFailureError:
+        pass
+    await admin.faults()
+    return handle
+
+
+async def start_signal(client: Client, admin: Admin, queue: str) -> WorkflowHandle[Any, Any]:
+    """Created in IDLE (start_immediately=false), started by the `start` signal."""
+    c = campaign(5).model_copy(update={"start_immediately": False})
+    handle = await begin(client, c, queue)
+    await wait_for_state(client, handle.id, CampaignState.IDLE)
+    await handle.signal(START_SIGNAL, StartRequest(requested_by="recorder"))
+    await outcomes(client, [handle], within=60)
+    return handle
+
+
+async def retry_window_expired(
+    client: Client, admin: Admin, queue: str
+) -> WorkflowHandle[Any, Any]:
+    """Gate closes and nobody retries: the workflow ends failed when the window expires."""
+    c = campaign(6, objective=RISKY).model_copy(update={"retry_window": timedelta(seconds=2)})
+    handle = await begin(client, c, queue)
+    try:
+        await asyncio.wait_for(handle.result(), 60)
+    except WorkflowFailureError:
+        pass
+    return handle
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "happy_path": happy_path,
+    "gate_failure_retry": gate_failure_retry,
+    "service_failure_retry": service_failure_retry,
+    "cancellation": cancellation,
+    "start_signal": start_signal,
+    "retry_window_expired": retry_window_expired,
+}
+
+
+def export_revision(rev: str, into: Path) -> list[str]:
+    """The worker command of `rev`'s code, exported read-only with `git archive`."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", rev],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return [sys.executable, str(into / "worker.py")]
+
+
+async def record(out_dir: Path, rev: str | None) -> None:
+    global LEGACY_INPUT
+    LEGACY_INPUT = rev is not None
+    with tempfile.TemporaryDirectory(prefix="histories-") as tmp:
+        stack = DevStack(
+            StackConfig(
+                run_dir=Path(tmp) / "run",
+                temporal_port=free_port(),
+                ui_port=None,
+                services_port=free_port(),
+            )
+        )
+        worker = WorkerProcess(stack, "worker", "histories")
+        if rev:
+            code = Path(tmp) / "code"
+            worker.command = export_revision(rev, code)
+            # The script's directory comes first on sys.path; src/ packages via PYTHONPATH.
+            worker.env["PYTHONPATH"] = str(code / "src")
+        try:
+            await asyncio.to_thread(stack.start_server)
+            await asyncio.to_thread(stack.start_services)
+            await asyncio.to_thread(worker.start)
+            client = await connect(target_host=stack.config.temporal_address, namespace="default")
+            async with httpx.AsyncClient(base_url=stack.config.services_url, timeout=30) as http:
+                admin = Admin(http)
+                for name, scenario in SCENARIOS.items():
+                    await admin.reset()
+                    handle = await scenario(client, admin, worker.task_queue)
+                    history = await handle.fetch_history()
+                    text = json.dumps(json.loads(history.to_json()), indent=1) + "\n"
+                    (out_dir / f"{name}.json").write_text(text, encoding="utf-8")
+                    print(f"{out_dir.name}/{name}.json: {len(history.events)} events")
+        finally:
+            await asyncio.to_thread(worker.stop)
+            await asyncio.to_thread(stack.down)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--label", required=True, help="subdirectory of tests/histories")
+    parser.add_argument("--rev", help="git revision whose worker records (default: this tree)")
+    args = parser.parse_args()
+    (HERE / args.label).mkdir(parents=True, exist_ok=True)
+    asyncio.run(record(HERE / args.label, args.rev))
+
+
+if __name__ == "__main__":
+    main()

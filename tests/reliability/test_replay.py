@@ -1,0 +1,93 @@
+"""Determinism: today's CampaignWorkflow replays the committed histories of real runs.
+
+tests/histories/<label>/*.json were recorded by tests/histories/record.py on the dev server:
+v1-* by the worker of an earlier commit (campaigns started before later changes to the graph),
+later labels by later code. A change to the workflow that alters the command sequence of any of
+them, without workflow.patched(...), fails here with a nondeterminism error. No server needed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from orchestrator_runtime.worker_factory import workflow_runner
+from tests.reliability.graph_variants import (
+    PRE_PUBLISH_PAUSE,
+    PatchedPauseBeforePublish,
+    UnpatchedPauseBeforePublish,
+)
+from workflows import CampaignWorkflow
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+SCENARIOS = {
+    "happy_path",
+    "gate_failure_retry",
+    "service_failure_retry",
+    "cancellation",
+    "start_signal",
+    "retry_window_expired",
+}
+# The scenarios whose campaign reached PUBLISH (the step the variants change).
+PUBLISHED = SCENARIOS - {"cancellation", "retry_window_expired"}
+
+
+def history_files() -> list[Path]:
+    return sorted(HISTORIES.glob("*/*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    started = data["events"][0]["workflowExecutionStartedEventAttributes"]
+    workflow_id = f"{path.parent.name}/{path.stem}"  # any id: replay does not use it
+    assert started["workflowType"]["name"] == "CampaignWorkflow"
+    return WorkflowHistory.from_json(workflow_id, data)
+
+
+def replayer(workflow: type) -> Replayer:
+    return Replayer(
+        workflows=[workflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
+
+
+def test_every_representative_run_is_committed_for_every_recorded_version() -> None:
+    labels = sorted({p.parent.name for p in history_files()})
+    assert labels, f"no histories under {HISTORIES}"
+    assert any(label.startswith("v1-") for label in labels)
+    for label in labels:
+        assert {p.stem for p in (HISTORIES / label).glob("*.json")} == SCENARIOS, label
+
+
+@pytest.mark.parametrize("path", history_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+async def test_todays_workflow_replays_the_committed_history(path: Path) -> None:
+    result = await replayer(CampaignWorkflow).replay_workflow(load(path))
+    assert result.replay_failure is None
+
+
+async def test_a_patched_change_to_the_graph_replays_every_old_history() -> None:
+    for path in history_files():
+        result = await replayer(PatchedPauseBeforePublish).replay_workflow(load(path))
+        assert result.replay_failure is None, path
+        events = json.loads(path.read_text(encoding="utf-8"))["events"]
+        assert PRE_PUBLISH_PAUSE not in json.dumps(events)  # old runs never took the new path
+
+
+async def test_the_same_change_without_the_patch_breaks_replay() -> None:
+    broken, kept = [], []
+    for path in history_files():
+        try:
+            await replayer(UnpatchedPauseBeforePublish).replay_workflow(load(path))
+        except NondeterminismError:
+            broken.append(path.stem)
+        else:
+            kept.append(path.stem)
+    assert set(broken) == PUBLISHED, broken
+    assert set(kept) == SCENARIOS - PUBLISHED, kept

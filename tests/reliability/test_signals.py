@@ -1,0 +1,186 @@
+"""Bad signals: garbage `retry` arguments, an unknown signal name, a retry of a campaign that is
+not FAILED, a retry with no retries left. None of them wedges a campaign or loses anything.
+
+What the SDK does with a signal argument it cannot decode (temporalio 1.35,
+`_WorkflowInstanceImpl._process_signal_job`): it logs "Failed deserializing signal input for
+retry ... dropping the signal" at ERROR with the decoding error (pydantic's, naming the field)
+and drops that signal. The signal stays visible in the workflow history; the workflow task
+completes normally, so the campaign is not wedged and keeps waiting for a valid retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+
+import pytest
+from temporalio.client import Client
+
+from contracts import (
+    PAYLOAD_QUERY,
+    RETRY_SIGNAL,
+    CampaignPayload,
+    CampaignState,
+    FailureReason,
+    RetryRequest,
+    ServiceName,
+)
+from devstack.stack import DevStack
+from orchestrator_runtime.binaries import temporal_cli
+from orchestrator_runtime.campaign_ops import NotRetryableError, retry_campaign, start_campaign
+from tests.reliability.support import (
+    Admin,
+    WorkerProcess,
+    campaign,
+    log_problems,
+    outcomes,
+    record_figures,
+    wait_for_state,
+    workflow_task_failures,
+)
+
+pytestmark = pytest.mark.integration
+
+RISKY = "Promise guaranteed results to every baker"  # the audit's CRITICAL check closes the gate
+DROPPED = "Failed deserializing signal input for retry"
+
+
+def temporal(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [temporal_cli(), *args, "--address", stack.config.temporal_address],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def payload_of(client: Client, workflow_id: str) -> CampaignPayload:
+    result: CampaignPayload = await client.get_workflow_handle(workflow_id).query(
+        PAYLOAD_QUERY, result_type=CampaignPayload
+    )
+    return result
+
+
+async def test_garbage_retry_arguments_are_dropped_visibly_and_a_valid_retry_still_works(
+    rel_client: Client, rel_stack: DevStack, shared_worker: WorkerProcess, admin: Admin
+) -> None:
+    c = campaign(objective=RISKY)
+    handle = await start_campaign(rel_client, c, task_queue=shared_worker.task_queue)
+    await wait_for_state(rel_client, handle.id, CampaignState.FAILED)
+    before = await payload_of(rel_client, handle.id)
+    assert before.failure is not None
+    assert before.failure.reason is FailureReason.QUALITY_GATE_FAILED
+
+    garbage = [
+        '"garbage"',
+        "42",
+        "null",
+        "[1, 2]",
+        json.dumps({"requested_by": "cli", "bogus": 1}),  # an unknown field
+        json.dumps({"requested_by": ""}),  # breaks a constraint
+    ]
+    for argument in garbage:
+        sent = await asyncio.to_thread(
+            temporal, rel_stack, "workflow", "signal", "--workflow-id", handle.id,
+            "--name", RETRY_SIGNAL, "--input", argument,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+    unknown = await asyncio.to_thread(
+        temporal, rel_stack, "workflow", "signal", "--workflow-id", handle.id,
+        "--name", "retyr", "--input", json.dumps({"requested_by": "typo"}),
+    )  # fmt: skip
+    assert unknown.returncode == 0, unknown.stderr
+
+    # Visible: one ERROR line per dropped signal in the worker's log, naming the workflow.
+    dropped = 0
+    for _ in range(100):
+        dropped = sum(
+            1
+            for line in shared_worker.log_text().splitlines()
+            if DROPPED in line and handle.id in line
+        )
+        if dropped >= len(garbage):
+            break
+        await asyncio.sleep(0.1)
+    assert dropped >= len(garbage), shared_worker.log_text()[-3000:]
+    assert "bogus" in shared_worker.log_text()  # the decoding error names the unknown field
+
+    # Nothing changed, nothing is wedged: still FAILED, no retry taken, no task failure.
+    after = await payload_of(rel_client, handle.id)
+    assert after.state is CampaignState.FAILED and after.retry_count == 0
+    assert after.execution_log == before.execution_log
+    assert await workflow_task_failures(rel_client, handle.id) == 0
+    history = await handle.fetch_history()
+    signalled = [
+        e.workflow_execution_signaled_event_attributes.signal_name
+        for e in history.events
+        if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    assert signalled == [RETRY_SIGNAL] * len(garbage) + ["retyr"]  # all kept in history
+
+    await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="reliability"))
+    [outcome] = await outcomes(rel_client, [handle], within=60)
+    assert outcome.state is CampaignState.LEARN and outcome.retry_count == 1
+    assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    assert not log_problems(await payload_of(rel_client, handle.id), operator_retries=1)
+    record_figures(
+        "garbage signals",
+        campaigns=1,
+        garbage_signals=len(garbage),
+        unknown_signal_names=1,
+        dropped_with_error_log=dropped,
+        workflow_task_failures=0,
+        publishes=1,
+        duplicates=0,
+    )
+
+
+async def test_a_retry_of_a_campaign_that_is_not_failed_is_refused_and_changes_nothing(
+    rel_client: Client, shared_worker: WorkerProcess, admin: Admin
+) -> None:
+    await admin.faults(latency_ms=1500, services=[ServiceName.STRATEGY.value])
+    c = campaign()
+    handle = await start_campaign(rel_client, c, task_queue=shared_worker.task_queue)
+    await wait_for_state(rel_client, handle.id, CampaignState.STRATEGY_GEN)
+
+    with pytest.raises(NotRetryableError, match="not FAILED"):
+        await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="ops"))
+    # Past the client-side check, straight to the workflow: it refuses and logs why.
+    await handle.signal(RETRY_SIGNAL, RetryRequest(requested_by="raw"))
+    [outcome] = await outcomes(rel_client, [handle], within=60)
+    await admin.faults()
+
+    assert outcome.state is CampaignState.LEARN and outcome.retry_count == 0
+    final = await payload_of(rel_client, handle.id)
+    refused = [e for e in final.execution_log if e.action == "retry_refused"]
+    assert len(refused) == 1
+    assert refused[0].details["requested_by"] == "raw"
+    assert "not FAILED" in str(refused[0].details["why"])
+    assert not log_problems(final)
+    assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    with pytest.raises(NotRetryableError, match="closed"):
+        await retry_campaign(rel_client, handle.id, RetryRequest())
+
+
+async def test_a_retry_with_no_retries_left_is_refused_and_the_campaign_stays_parked(
+    rel_client: Client, shared_worker: WorkerProcess, admin: Admin
+) -> None:
+    c = campaign(objective=RISKY).model_copy(update={"max_retries": 0})
+    handle = await start_campaign(rel_client, c, task_queue=shared_worker.task_queue)
+    await wait_for_state(rel_client, handle.id, CampaignState.FAILED)
+    await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="ops"))
+
+    refused = []
+    for _ in range(100):
+        payload = await payload_of(rel_client, handle.id)
+        refused = [e for e in payload.execution_log if e.action == "retry_refused"]
+        if refused:
+            break
+        await asyncio.sleep(0.1)
+    assert refused and "max_retries (0) reached" in str(refused[0].details["why"])
+    assert payload.state is CampaignState.FAILED and payload.retry_count == 0
+    assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 0
+    assert await workflow_task_failures(rel_client, handle.id) == 0
+    await handle.terminate("test done")
