@@ -44,3 +44,23 @@ format: setup
 
 clean: stop
 	rm -rf .run
+
+## The benchmark on its own stack: CampaignWorkflow vs the floor vs plain asyncio (a few minutes).
+## Options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--workers 2 --json". See docs/performance.md.
+.PHONY: bench
+bench: setup
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## The REST API (FastAPI, OpenAPI at /docs) over the stack's Temporal: 127.0.0.1:8800 by default.
+.PHONY: gateway
+gateway: setup
+	$(BIN)/python -m rest_gateway
+
+## The reliability suite at full size (200 + 100 + 100 campaigns, 2000 examples per property,
+## 100 per API operation): a quarter of an hour on 2 cores. Figures: test-artifacts/. See
+## docs/reliability.md. (`make test` runs the same suite at CI size.)
+.PHONY: reliability
+reliability: setup
+	@mkdir -p test-artifacts
+	RELIABILITY_SCALE=full RELIABILITY_FIGURES=test-artifacts/reliability-figures.jsonl \
+		$(BIN)/python -m pytest tests/reliability -p no:cacheprovider

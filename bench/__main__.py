@@ -1,0 +1,279 @@
+"""`python -m bench`: brings up its own dev server, reference services and workers, measures
+CampaignWorkflow against the floor and plain asyncio, prints the table, and tears it all down.
+
+    .venv/bin/python -m bench                     # the table (N=500, 50 one at a time)
+    .venv/bin/python -m bench --json              # the same as one JSON document on stdout
+    .venv/bin/python -m bench --workers 2         # two worker processes on one task queue
+    .venv/bin/python -m bench --plot bench.png    # + a concurrency sweep, plotted
+    .venv/bin/python -m bench --parked 10000 --kinds none   # worker memory of parked campaigns
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.report import parked_text, plot, ratios, table, targets, targets_text
+from bench.runner import KINDS, median_result, run_all, say
+from bench.stack import BenchStack, filesystem_of
+from devstack.dev_server import TUNED_FLAGS
+from orchestrator_runtime.process_exit import exit_without_finalizing
+
+DEFAULT_SWEEP = (1, 10, 25, 50, 100, 250, 500)
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers like 1,10,50, got {text!r}") from None
+    if any(level < 1 for level in levels):
+        raise argparse.ArgumentTypeError("concurrency levels must be >= 1")
+    return levels
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    if text in ("", "none"):
+        return ()
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown kinds {bad}; choose from {', '.join(KINDS)}")
+    return kinds
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def _pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="CampaignWorkflow vs Temporal's floor vs plain asyncio, on its own stack.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    p.add_argument("-n", "--n", type=_positive, default=500, help="started at once (500)")
+    p.add_argument(
+        "--sequential", type=_positive, default=50, help="run one at a time for latency (50)"
+    )
+    p.add_argument("--warmup", type=_positive, default=20, help="unmeasured, per kind (20)")
+    p.add_argument("--workers", type=_positive, default=1, help="worker processes (1)")
+    p.add_argument(
+        "--rounds", type=_positive, default=1, help="repeat, alternating order; medians (1)"
+    )
+    p.add_argument(
+        "--kinds",
+        type=_kinds,
+        default=KINDS,
+        help="comma-separated subset of campaign,floor,asyncio; 'none' to skip (all)",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="PNG",
+        help="also sweep concurrency (--sweep) and plot throughput and latency to PNG",
+    )
+    p.add_argument(
+        "--sweep",
+        type=_levels,
+        default=None,
+        help="campaigns in flight at each sweep step, each step running max(3 x level, "
+        f"min(30, N)) campaigns (with --plot: {','.join(map(str, DEFAULT_SWEEP))})",
+    )
+    p.add_argument(
+        "--parked",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also park N campaigns in FAILED and report the worker's RSS before and after",
+    )
+    p.add_argument(
+        "--drain",
+        type=float,
+        default=32.0,
+        metavar="SECONDS",
+        help="after each measured phase, wait this long for the server's deferred work (timer "
+        "tasks of the 30 s activity timeouts) and count its CPU (32)",
+    )
+    server = p.add_argument_group("server and worker experiments")
+    server.add_argument(
+        "--untuned",
+        action="store_true",
+        help="the dev server as `temporal server start-dev` starts it (no TUNED_FLAGS)",
+    )
+    server.add_argument(
+        "--server-flag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra --dynamic-config-value KEY=VALUE for the dev server (repeatable)",
+    )
+    server.add_argument(
+        "--sqlite-pragma",
+        action="append",
+        default=[],
+        metavar="PRAGMA=VALUE",
+        help="extra --sqlite-pragma for the dev server (repeatable)",
+    )
+    server.add_argument(
+        "--worker-option",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="extra Worker(...) keyword argument, e.g. max_cached_workflows=100 (repeatable)",
+    )
+    server.add_argument(
+        "--unsandboxed", action="store_true", help="UnsandboxedWorkflowRunner in the workers"
+    )
+    server.add_argument(
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment of the worker processes, e.g. CAMPAIGN_MAX_CACHED_WORKFLOWS=100",
+    )
+    server.add_argument("--run-dir", type=Path, help="where the server's database and logs go")
+    server.add_argument("--keep", action="store_true", help="keep the run directory")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    sweep = args.sweep if args.sweep is not None else (DEFAULT_SWEEP if args.plot else ())
+    server_flags: list[str] = []
+    for value in args.server_flag:
+        server_flags += ["--dynamic-config-value", value]
+    for value in args.sqlite_pragma:
+        server_flags += ["--sqlite-pragma", value]
+    worker_args = [arg for value in args.worker_option for arg in ("--option", value)]
+    if args.unsandboxed:
+        worker_args.append("--unsandboxed")
+    if args.run_dir:
+        args.run_dir.mkdir(parents=True, exist_ok=True)
+
+    stack = BenchStack(
+        tuned=not args.untuned,
+        server_flags=server_flags,
+        worker_args=worker_args,
+        worker_env=dict(_pair(v) for v in args.worker_env),
+        run_dir=args.run_dir,
+        keep=args.keep or args.run_dir is not None,
+    )
+    assert stack.run_dir is not None
+    fstype = filesystem_of(stack.run_dir)
+    if fstype == "tmpfs":
+        say(f"warning: {stack.run_dir} is on tmpfs: fsync is free there, numbers flatter")
+    load_before = os.getloadavg()
+    started = time.time()
+    try:
+        say(f"starting the stack in {stack.run_dir}")
+        stack.up()
+        raw, parked = asyncio.run(
+            run_all(
+                stack,
+                kinds=args.kinds,
+                rounds=args.rounds,
+                workers=args.workers,
+                n=args.n,
+                sequential=args.sequential,
+                warmup=args.warmup,
+                sweep_levels=sweep,
+                parked=args.parked,
+                drain_s=args.drain,
+            )
+        )
+    finally:
+        say("stopping the stack")
+        stack.down()
+    results = {kind: median_result(kind, rounds) for kind, rounds in raw.items()}
+
+    document: dict[str, Any] = {
+        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_avg_before": [round(x, 2) for x in load_before],
+            "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+            "run_dir_filesystem": fstype,
+        },
+        "config": {
+            "n": args.n,
+            "sequential": args.sequential,
+            "warmup": args.warmup,
+            "workers": args.workers,
+            "rounds": args.rounds,
+            "drain_s": args.drain,
+            "server_flags": [] if args.untuned else list(TUNED_FLAGS),
+            "extra_server_flags": server_flags,
+            "worker_args": worker_args,
+            "worker_env": args.worker_env,
+        },
+        "elapsed_s": round(time.time() - started, 1),
+        "results": {kind: r.summary() for kind, r in results.items()},
+        "rounds": {kind: [r.summary() for r in rs] for kind, rs in raw.items()},
+        "ratios_campaign_over_floor": ratios(results),
+        "targets": targets(results, parked, args.n),
+        "parked": parked.summary() if parked else None,
+    }
+    if args.plot and any(r.sweep for r in results.values()):
+        document["plot"] = str(plot(results, args.plot))
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(_text(document, results, parked, args))
+    return 0
+
+
+def _text(document: dict[str, Any], results: Any, parked: Any, args: argparse.Namespace) -> str:
+    m = document["machine"]
+    out = [
+        f"{document['command']}  ({document['elapsed_s']} s; {m['cpus']} CPUs; "
+        f"load {m['load_avg_before'][0]} -> {m['load_avg_after'][0]}; "
+        f"{args.workers} worker process(es); rounds {args.rounds})",
+    ]
+    noise = [r.burst.other_load_cores for r in results.values() if r.burst is not None]
+    if noise:
+        out.append(
+            f"other processes used {max(noise):.2f} cores during the measured windows "
+            "(0 on a quiet machine)"
+        )
+    if results:
+        out += ["", table(results, args.n)]
+    r = document["ratios_campaign_over_floor"]
+    if r:
+        out.append(
+            "\ncampaign/floor: " + ", ".join(f"{k} {v}" for k, v in r.items() if v is not None)
+        )
+    if parked:
+        out += ["", parked_text(parked)]
+    if document["targets"]:
+        out += ["", targets_text(document["targets"])]
+    if "plot" in document:
+        out.append(f"\nplot: {document['plot']}")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    exit_without_finalizing(main())

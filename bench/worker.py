@@ -1,0 +1,84 @@
+"""A benchmark worker process: CampaignWorkflow and the floor workflow on one task queue.
+
+    python -m bench.worker --task-queue Q [--option KEY=JSON ...] [--unsandboxed]
+
+Built by `orchestrator_runtime.worker_factory.build_worker`, exactly like `worker.py`, plus the
+floor workflow. Connection and services come from the environment (TEMPORAL_ADDRESS,
+CAMPAIGN_*_URL), as for the real worker. Logs `bench_worker_ready` once it polls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from typing import Any
+
+import structlog
+from temporalio.worker import UnsandboxedWorkflowRunner
+
+from bench.floor import FloorWorkflow
+from orchestrator_runtime.log_setup import configure_logging
+from orchestrator_runtime.service_wiring import create_activities, create_http_client
+from orchestrator_runtime.settings import Settings
+from orchestrator_runtime.temporal_client import connect
+from orchestrator_runtime.worker_factory import build_worker
+from workflows import CampaignWorkflow
+
+log = structlog.get_logger("bench.worker")
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """`KEY=JSON` pairs into Worker keyword arguments (a bare word is taken as a string)."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--option takes KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
+async def run(task_queue: str, options: dict[str, Any]) -> None:
+    settings = Settings()
+    client = await connect()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with create_http_client(settings) as http:
+        worker = build_worker(
+            client,
+            settings,
+            create_activities(settings, http),
+            task_queue=task_queue,
+            workflows=[CampaignWorkflow, FloorWorkflow],
+            **options,
+        )
+        async with worker:
+            log.info("bench_worker_ready", task_queue=task_queue, options=sorted(options))
+            await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.worker")
+    parser.add_argument("--task-queue", required=True)
+    parser.add_argument("--option", action="append", default=[], help="Worker KEY=JSON")
+    parser.add_argument("--unsandboxed", action="store_true", help="UnsandboxedWorkflowRunner")
+    args = parser.parse_args(argv)
+    options = parse_options(args.option)
+    if args.unsandboxed:
+        options["workflow_runner"] = UnsandboxedWorkflowRunner()
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(run(args.task_queue, options))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

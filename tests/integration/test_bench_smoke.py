@@ -1,0 +1,60 @@
+"""The benchmark runs end to end at tiny sizes, so it cannot rot. Speed is the benchmark's business:
+this only checks that every measurement completes and reports numbers, never what they are."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def test_bench_completes_and_reports_numbers(tmp_path: Path) -> None:
+    out, err = tmp_path / "bench.json", tmp_path / "bench.log"
+    plot = tmp_path / "bench.png"
+    cmd = [
+        sys.executable, "-m", "bench", "--json",
+        "-n", "3", "--sequential", "2", "--warmup", "1",
+        "--sweep", "1,2", "--plot", str(plot),
+        "--parked", "2", "--drain", "0",
+        "--run-dir", str(tmp_path / "run"),
+    ]  # fmt: skip
+    with out.open("w") as stdout, err.open("w") as stderr:
+        code = subprocess.run(cmd, cwd=ROOT, stdout=stdout, stderr=stderr, timeout=280).returncode
+    assert code == 0, err.read_text()[-3000:]
+
+    doc = json.loads(out.read_text())
+    assert set(doc["results"]) == {"campaign", "floor", "asyncio"}
+    for kind, result in doc["results"].items():
+        for phase in ("sequential", "burst"):
+            summary = result[phase]
+            assert summary["count"] > 0, (kind, phase)
+            for key in ("throughput_per_s", "latency_p50_ms", "latency_p95_ms"):
+                assert _number(summary[key]), (kind, phase, key, summary[key])
+            assert _number(summary["cpu_ms_per_campaign"]["worker"]), (kind, phase)
+            assert _number(summary["cpu_ms_per_campaign"]["server"]), (kind, phase)
+            assert _number(summary["peak_rss_mb"]["worker"]), (kind, phase)
+        assert [p["concurrency"] for p in result["sweep"]] == [1, 2]
+    for kind in ("campaign", "floor"):
+        assert doc["results"][kind]["history"]["events"] > 0
+    assert _number(doc["ratios_campaign_over_floor"]["throughput"])
+    assert {t["target"].split(" (")[0].split(" <")[0] for t in doc["targets"]} >= {
+        "one at a time p50",
+        "worker CPU",
+    }
+    parked = doc["parked"]
+    assert parked["count"] == 2
+    assert _number(parked["rss_before_mb"]) and _number(parked["rss_after_mb"])
+    assert plot.stat().st_size > 0
+    # Everything the bench started is gone: the run directory's pid files were removed.
+    assert not list((tmp_path / "run").glob("*.pid"))
