@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import sys
 import time
 from pathlib import Path
@@ -89,6 +90,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument(
+        "--json-file", type=Path, metavar="FILE", help="also write the JSON document to FILE"
+    )
+    p.add_argument(
         "--plot",
         type=Path,
         metavar="PNG",
@@ -158,8 +162,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the `finally` that stops the stack
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     sweep = args.sweep if args.sweep is not None else (DEFAULT_SWEEP if args.plot else ())
     server_flags: list[str] = []
     for value in args.server_flag:
@@ -239,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.plot and any(r.sweep for r in results.values()):
         document["plot"] = str(plot(results, args.plot))
+    if args.json_file:
+        args.json_file.write_text(json.dumps(document, indent=2) + "\n")
     if args.json:
         print(json.dumps(document, indent=2))
     else:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import httpx
 from temporalio.client import Client
 
 from activities import ServiceClient
@@ -447,6 +448,11 @@ async def run_all(
     results: dict[str, list[KindResult]] = {k: [] for k in kinds}
     settings = Settings(**{f"{s.value}_url": c.services_url for s in ServiceName})  # type: ignore[arg-type]
     async with create_http_client(settings) as http:
+        # The asyncio baseline starts N campaigns at once on one pool (a worker never has more
+        # calls in flight than activity slots): waiting for a connection is queueing, not failure.
+        http.timeout = httpx.Timeout(
+            settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds, pool=None
+        )
         services = ServiceClient(http, {s: c.services_url for s in ServiceName})
         for r in range(rounds):
             # Alternate the order so neither kind always runs on the fuller database.

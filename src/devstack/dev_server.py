@@ -7,13 +7,16 @@ from pathlib import Path
 from orchestrator_runtime.binaries import temporal_cli
 from workflows.search_attributes import dev_server_flags
 
-# The dev server's defaults cap throughput: the transfer queue polls at most 20 times a second
-# and SQLite fsyncs every commit. WAL with synchronous=normal stays durable across a process
-# crash (only an OS crash can lose the last transactions). See docs/performance.md.
+# The dev server's defaults cap throughput: the transfer queue polls at most 20 times a second,
+# SQLite fsyncs every commit, and every search-attribute read refreshes the cache from the
+# database (so that attributes added at run time show at once; ours are registered by flags at
+# start, before any workflow). WAL with synchronous=normal stays durable across a process crash
+# (only an OS crash can lose the last transactions). Measured in docs/performance.md.
 TUNED_FLAGS: tuple[str, ...] = (
     "--sqlite-pragma", "journal_mode=wal",
     "--sqlite-pragma", "synchronous=normal",
     "--dynamic-config-value", "history.transferProcessorMaxPollRPS=2000",
+    "--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=false",
 )  # fmt: skip
 
 

@@ -78,10 +78,14 @@ def body(objective: str = "Grow newsletter sign-ups", **extra: Any) -> dict[str,
     }
 
 
-async def wait_for(http: httpx.AsyncClient, campaign_id: str, state: str) -> dict[str, Any]:
+async def wait_for(
+    http: httpx.AsyncClient, campaign_id: str, state: str, status: str | None = None
+) -> dict[str, Any]:
+    """Until the campaign is in `state` (and its execution in `status`: LEARN is the state from
+    the moment the learning step starts, before the workflow completes)."""
     for _ in range(RESULT_TIMEOUT * 10):
         view: dict[str, Any] = (await http.get(f"{API}/{campaign_id}?payload=false")).json()
-        if view["state"] == state:
+        if view["state"] == state and status in (None, view["execution_status"]):
             return view
         await asyncio.sleep(0.1)
     raise AssertionError(f"{campaign_id} never reached {state}")
@@ -124,7 +128,7 @@ async def test_create_waits_in_idle_until_start_then_retry_publishes(
 
     retried = await http.post(f"{API}/{cid}/retry", json={"requested_by": "it", "reason": "fix"})
     assert retried.status_code == 202 and retried.json()["state_before"] == "FAILED"
-    done = await wait_for(http, cid, "LEARN")
+    done = await wait_for(http, cid, "LEARN", status="COMPLETED")
     assert done["retry_count"] == 1
     final = (await http.get(f"{API}/{cid}")).json()
     assert final["execution_status"] == "COMPLETED" and final["payload"]["publish_receipt"]
