@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from devstack.dev_server import dev_server_command
-from devstack.processes import ManagedProcess, free_port, port_open
+from devstack.processes import ManagedProcess, file_size, free_port, port_open, read_from
 from devstack.stack import DevStack, StackConfig, wait_for_temporal
 
 WORKER_READY = b"bench_worker_ready"
@@ -88,7 +88,7 @@ class BenchStack:
         offsets = []
         for i in range(count):
             proc = ManagedProcess(f"worker-{i}", self.config.run_dir)
-            offsets.append(_size(proc.log_file))
+            offsets.append(file_size(proc.log_file))
             proc.start(
                 [
                     sys.executable,
@@ -104,7 +104,7 @@ class BenchStack:
             self.workers.append(proc)
         for proc, offset in zip(self.workers, offsets, strict=True):
             proc.wait_until(
-                lambda p=proc, o=offset: WORKER_READY in _read_from(p.log_file, o),
+                lambda p=proc, o=offset: WORKER_READY in read_from(p.log_file, o),
                 60,
                 "'bench_worker_ready' log line",
             )
@@ -126,22 +126,6 @@ class BenchStack:
         self.stack.down()
         if self._made_dir and not self.keep and self.run_dir is not None:
             shutil.rmtree(self.run_dir, ignore_errors=True)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _read_from(path: Path, offset: int) -> bytes:
-    try:
-        with path.open("rb") as f:
-            f.seek(offset)
-            return f.read()
-    except FileNotFoundError:
-        return b""
 
 
 COUNTED = ("persistence_requests", "visibility_persistence_requests")

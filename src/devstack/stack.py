@@ -15,7 +15,7 @@ import httpx
 
 from contracts import ServiceName
 from devstack.dev_server import dev_server_command
-from devstack.processes import ManagedProcess, ProcessFailedError, port_open
+from devstack.processes import ManagedProcess, ProcessFailedError, file_size, port_open, read_from
 
 
 @dataclass
@@ -96,12 +96,12 @@ class DevStack:
     def start_worker(self, env: dict[str, str] | None = None) -> None:
         if self.worker.running():
             return
-        offset = _size(self.worker.log_file)
+        offset = file_size(self.worker.log_file)
         self.worker.start(
             [sys.executable, "-m", "worker"], env={**self.config.worker_env(), **(env or {})}
         )
         self.worker.wait_until(
-            lambda: b"worker_started" in _read_from(self.worker.log_file, offset),
+            lambda: b"worker_started" in read_from(self.worker.log_file, offset),
             60,
             "'worker_started' log line",
         )
@@ -144,19 +144,3 @@ def _healthy(url: str) -> bool:
         return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _read_from(path: Path, offset: int) -> bytes:
-    try:
-        with path.open("rb") as f:
-            f.seek(offset)
-            return f.read()
-    except FileNotFoundError:
-        return b""
