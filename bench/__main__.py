@@ -24,7 +24,7 @@ from typing import Any
 import psutil
 
 from bench.report import parked_text, plot, ratios, table, targets, targets_text
-from bench.runner import KINDS, median_result, run_all, say
+from bench.runner import EXTRA_KINDS, KINDS, median_result, run_all, say
 from bench.stack import BenchStack, filesystem_of
 from devstack.dev_server import TUNED_FLAGS
 from orchestrator_runtime.process_exit import exit_without_finalizing
@@ -46,9 +46,11 @@ def _kinds(text: str) -> tuple[str, ...]:
     if text in ("", "none"):
         return ()
     kinds = tuple(k.strip() for k in text.split(",") if k.strip())
-    bad = [k for k in kinds if k not in KINDS]
+    bad = [k for k in kinds if k not in KINDS + EXTRA_KINDS]
     if bad:
-        raise argparse.ArgumentTypeError(f"unknown kinds {bad}; choose from {', '.join(KINDS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown kinds {bad}; choose from {', '.join(KINDS + EXTRA_KINDS)}"
+        )
     return kinds
 
 
@@ -86,7 +88,8 @@ def parser() -> argparse.ArgumentParser:
         "--kinds",
         type=_kinds,
         default=KINDS,
-        help="comma-separated subset of campaign,floor,asyncio; 'none' to skip (all)",
+        help="comma-separated subset of campaign,floor,asyncio, or the diagnostic campaign-quiet "
+        "(the campaign without its search-attribute upserts); 'none' to skip (the first three)",
     )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument(

@@ -75,8 +75,8 @@ def _kb(value: int | None) -> float | None:
 
 
 def table(results: dict[str, KindResult], n: int) -> str:
-    kinds = [k for k in ("campaign", "floor", "asyncio") if k in results]
-    head = f"{'':36}" + "".join(f"{k:>12}" for k in kinds)
+    kinds = [k for k in ("campaign", "campaign-quiet", "floor", "asyncio") if k in results]
+    head = f"{'':36}" + "".join(f"{k:>15}" for k in kinds)
     compare = "campaign" in results and "floor" in results
     if compare:
         head += f"{'campaign/floor':>16}"
@@ -85,7 +85,7 @@ def table(results: dict[str, KindResult], n: int) -> str:
         values = {k: get(results[k]) for k in kinds}
         if all(v is None for v in values.values()):
             continue
-        line = f"{label:36}" + "".join(f"{_fmt(values[k], digits):>12}" for k in kinds)
+        line = f"{label:36}" + "".join(f"{_fmt(values[k], digits):>15}" for k in kinds)
         if compare:
             line += f"{_fmt(_ratio(values['campaign'], values['floor']), 2):>16}"
         lines.append(line)

@@ -19,6 +19,7 @@ from bench.floor import FLOOR_WORKFLOW_TYPE, FloorWorkflow
 from bench.plain import six_calls
 from bench.procmon import ProcessMonitor, Usage, rss_bytes, settle
 from bench.stack import BenchStack
+from bench.variants import QUIET_WORKFLOW_TYPE, QuietCampaignWorkflow
 from contracts import (
     WORKFLOW_TYPE,
     CampaignBrief,
@@ -34,6 +35,8 @@ from orchestrator_runtime.settings import Settings
 from orchestrator_runtime.temporal_client import connect
 
 KINDS = ("campaign", "floor", "asyncio")
+# Diagnostics, run only when named in --kinds (bench/variants.py).
+EXTRA_KINDS = ("campaign-quiet",)
 RunOne = Callable[[], Awaitable[None]]
 MB = 1024 * 1024
 
@@ -167,6 +170,26 @@ def floor_runner(client: Client, task_queue: str) -> RunOne:
     return run_one
 
 
+def quiet_runner(client: Client, task_queue: str) -> RunOne:
+    async def run_one() -> None:
+        c = campaign_input()
+        outcome = await client.execute_workflow(
+            QuietCampaignWorkflow.run, c, id=f"quiet-{c.campaign_id}", task_queue=task_queue
+        )
+        if outcome.state is not CampaignState.LEARN:
+            raise RuntimeError(f"quiet campaign {c.campaign_id} ended {outcome!r}, not in LEARN")
+
+    return run_one
+
+
+RUNNERS = {"campaign": campaign_runner, "floor": floor_runner, "campaign-quiet": quiet_runner}
+WORKFLOW_TYPES = {
+    "campaign": WORKFLOW_TYPE,
+    "floor": FLOOR_WORKFLOW_TYPE,
+    "campaign-quiet": QUIET_WORKFLOW_TYPE,
+}
+
+
 def plain_runner(services: ServiceClient) -> RunOne:
     async def run_one() -> None:
         await six_calls(services, campaign_input())
@@ -270,9 +293,7 @@ class Bench:
             run_one = plain_runner(services)
         else:
             self.worker_pids = await asyncio.to_thread(self.stack.start_workers, self.workers)
-            run_one = (campaign_runner if kind == "campaign" else floor_runner)(
-                client, self.stack.task_queue
-            )
+            run_one = RUNNERS[kind](client, self.stack.task_queue)
         try:
             say(f"{kind}: warm-up ({self.warmup})")
             await closed_loop(run_one, max(1, self.warmup // 2), self.warmup)
@@ -367,7 +388,7 @@ class Bench:
 async def history_size(client: Client, kind: str, samples: int = 5) -> dict[str, int]:
     """Events and bytes of the history of a completed campaign of this kind: the median of a few
     (a workflow task that timed out under load adds events to one history, not to the median)."""
-    wf_type = WORKFLOW_TYPE if kind == "campaign" else FLOOR_WORKFLOW_TYPE
+    wf_type = WORKFLOW_TYPES[kind]
     sizes: list[tuple[int, int]] = []
     async for execution in client.list_workflows(
         f'WorkflowType="{wf_type}" AND ExecutionStatus="Completed"', limit=samples

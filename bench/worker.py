@@ -20,6 +20,7 @@ import structlog
 from temporalio.worker import UnsandboxedWorkflowRunner
 
 from bench.floor import FloorWorkflow
+from bench.variants import QuietCampaignWorkflow
 from orchestrator_runtime.log_setup import configure_logging
 from orchestrator_runtime.service_wiring import create_activities, create_http_client
 from orchestrator_runtime.settings import Settings
@@ -57,7 +58,7 @@ async def run(task_queue: str, options: dict[str, Any]) -> None:
             settings,
             create_activities(settings, http),
             task_queue=task_queue,
-            workflows=[CampaignWorkflow, FloorWorkflow],
+            workflows=[CampaignWorkflow, FloorWorkflow, QuietCampaignWorkflow],
             **options,
         )
         async with worker:

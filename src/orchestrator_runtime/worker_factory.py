@@ -12,6 +12,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities import CampaignActivities
 from orchestrator_runtime.observability import worker_interceptors
 from orchestrator_runtime.settings import Settings
+from orchestrator_runtime.workflow_bytecode import ensure_bytecode
 from workflows import CampaignWorkflow
 
 # Our contracts and pydantic are deterministic and side-effect free: share them with the
@@ -46,4 +47,6 @@ def build_worker(
         interceptors=worker_interceptors(settings),
     )
     options.update(overrides)
+    # The sandbox re-imports workflow modules per run: let it read bytecode, not recompile.
+    ensure_bytecode(options["workflows"])
     return Worker(client, **options)
