@@ -27,6 +27,7 @@ def test_bench_completes_and_reports_numbers(tmp_path: Path) -> None:
         "-n", "3", "--sequential", "2", "--warmup", "1",
         "--sweep", "1,2", "--plot", str(plot),
         "--parked", "2", "--drain", "0",
+        "--kinds", "campaign,campaign-quiet,floor,asyncio",
         "--run-dir", str(tmp_path / "run"),
     ]  # fmt: skip
     with out.open("w") as stdout, err.open("w") as stderr:
@@ -34,7 +35,7 @@ def test_bench_completes_and_reports_numbers(tmp_path: Path) -> None:
     assert code == 0, err.read_text()[-3000:]
 
     doc = json.loads(out.read_text())
-    assert set(doc["results"]) == {"campaign", "floor", "asyncio"}
+    assert set(doc["results"]) == {"campaign", "campaign-quiet", "floor", "asyncio"}
     for kind, result in doc["results"].items():
         for phase in ("sequential", "burst"):
             summary = result[phase]
@@ -45,8 +46,10 @@ def test_bench_completes_and_reports_numbers(tmp_path: Path) -> None:
             assert _number(summary["cpu_ms_per_campaign"]["server"]), (kind, phase)
             assert _number(summary["peak_rss_mb"]["worker"]), (kind, phase)
         assert [p["concurrency"] for p in result["sweep"]] == [1, 2]
-    for kind in ("campaign", "floor"):
-        assert doc["results"][kind]["history"]["events"] > 0
+    events = {k: doc["results"][k]["history"]["events"] for k in ("campaign", "campaign-quiet")}
+    assert doc["results"]["floor"]["history"]["events"] > 0
+    # The diagnostic really is the campaign minus its search-attribute upserts (one per step).
+    assert events["campaign"] - events["campaign-quiet"] == 6, events
     assert _number(doc["ratios_campaign_over_floor"]["throughput"])
     assert {t["target"].split(" (")[0].split(" <")[0] for t in doc["targets"]} >= {
         "one at a time p50",
