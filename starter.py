@@ -46,7 +46,12 @@ from contracts import (
     RetryRequest,
     TraceEntry,
 )
-from orchestrator_runtime.campaign_batch import BatchReport, LineProblem, run_batch
+from orchestrator_runtime.campaign_batch import (
+    DEFAULT_MAX_IN_FLIGHT,
+    BatchReport,
+    LineProblem,
+    run_batch,
+)
 from orchestrator_runtime.campaign_input import (
     CampaignInputError,
     campaign_input_from_dict,
@@ -557,6 +562,13 @@ def batch(
         int,
         typer.Option("--concurrency", "-j", help="Start calls in flight at once", min=1, max=512),
     ] = 32,
+    max_in_flight: Annotated[
+        int,
+        typer.Option(
+            help="While following: campaigns started and not yet settled, at most (0: no bound)",
+            min=0,
+        ),
+    ] = DEFAULT_MAX_IN_FLIGHT,
     task_queue: Annotated[str | None, typer.Option(help="Default: CAMPAIGN_TASK_QUEUE")] = None,
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Follow the campaigns to their outcome")
@@ -574,6 +586,7 @@ def batch(
     Examples:
       campaign batch briefs.jsonl                    start, follow, print the outcome table
       campaign batch briefs.jsonl -j 64 --no-wait    only start them, 64 start calls at a time
+      campaign batch briefs.jsonl --max-in-flight 200   at most 200 campaigns running at once
       campaign batch briefs.jsonl --json > report.json
 
     \b
@@ -583,8 +596,11 @@ def batch(
     Safe to re-run: a line without campaign_id gets an id derived from its content, and a
     campaign whose id already has a workflow is skipped ("skipped: already exists"), so nothing
     is started twice. Identical lines are one campaign. A bad line is reported with its number
-    and the others go on. Exit code: 2 if any line was invalid or not started, else 1 if any
-    campaign failed or did not settle in time, else 0.
+    and the others go on. While following, the next line starts only when fewer than
+    --max-in-flight campaigns are running (parked in FAILED counts as settled): a worker whose
+    cache holds fewer campaigns than are running replays them over and over. Exit code: 2 if
+    any line was invalid or not started, else 1 if any campaign failed or did not settle in
+    time, else 0.
     """
     try:
         raw_lines = list(enumerate(file.read_bytes().splitlines(), start=1))
@@ -631,6 +647,7 @@ def batch(
                 raw_lines,
                 task_queue=queue,
                 concurrency=concurrency,
+                max_in_flight=max_in_flight or None,
                 wait=wait,
                 wait_timeout=timeout,
                 on_change=on_change,

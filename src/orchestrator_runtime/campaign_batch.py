@@ -7,12 +7,16 @@ skipped: nothing is started twice. Identical lines are therefore one campaign; g
 `campaign_id`s to run them twice. A bad line is reported with its number; the others go on.
 
 Outcomes come from visibility (the CampaignState/CampaignFailureReason search attributes), with
-one list query per poll for the whole batch, not one call per campaign.
+one list query per poll for the whole batch, not one call per campaign. While it follows them,
+at most `max_in_flight` campaigns are started and not yet settled: a worker whose cache (1,000 by
+default) holds fewer campaigns than are running replays them over and over, several times
+slower (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -37,6 +41,10 @@ from orchestrator_runtime.campaign_ops import (
     start_campaign,
     visibility_query,
 )
+
+# Campaigns started and not yet settled, at most, while a batch is followed: half the worker's
+# default cache, so a batch's campaigns stay cached (throughput is flat from ~50 in flight).
+DEFAULT_MAX_IN_FLIGHT = 500
 
 # Fixed forever: changing it would give every id-less line of an old file a new campaign id.
 BATCH_NAMESPACE = UUID("6f1c1d2e-5b8a-4c53-9a55-0c7e3a1b2d40")
@@ -101,6 +109,7 @@ class BatchReport:
     settled: dict[str, tuple[Outcome, str | None]] = field(default_factory=dict)
     waited: bool = False
     starting_done: bool = False
+    peak_in_flight: int = 0  # started and not yet settled, at most, while starting
 
     @property
     def attempted(self) -> int:
@@ -153,6 +162,7 @@ class BatchReport:
             "duplicates": [p.as_dict() for p in self.duplicates],
             "invalid": [p.as_dict() for p in self.invalid],
             "errors": [p.as_dict() for p in self.start_errors],
+            "peak_in_flight": self.peak_in_flight,
         }
 
 
@@ -171,6 +181,7 @@ async def run_batch(
     *,
     task_queue: str,
     concurrency: int = 32,
+    max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
     wait: bool = True,
     wait_timeout: float = 1800.0,
     poll_interval: float = 1.0,
@@ -178,7 +189,12 @@ async def run_batch(
     on_problem: Callable[[LineProblem], None] = lambda _: None,
 ) -> BatchReport:
     """Start every valid line (at most `concurrency` start calls at a time); with `wait`, poll
-    visibility until each started campaign is published, parked in FAILED or otherwise ended."""
+    visibility until each started campaign is published, parked in FAILED or otherwise ended,
+    and start a line only while fewer than `max_in_flight` campaigns (None: no bound) are
+    started and not settled. Without `wait` nothing settles, so there is no such bound."""
+    if max_in_flight is not None and max_in_flight < 1:
+        raise ValueError("max_in_flight must be >= 1 (or None for no bound)")
+    window = max_in_flight if wait else None
     report = BatchReport(waited=wait)
     todo: list[tuple[int, CampaignInput]] = []
     first_line: dict[UUID, int] = {}
@@ -206,9 +222,51 @@ async def run_batch(
 
     since = datetime.now(UTC) - timedelta(minutes=5)  # a margin for clock skew
     pending = iter(todo)
+    starting = 0  # start calls under way: counted in flight before they return
+    room = asyncio.Event()  # set after each watcher poll and each start: look at the window again
+
+    def in_flight() -> int:
+        return len(report.started) + starting - len(report.settled)
+
+    def watched(r: BatchReport) -> None:
+        room.set()
+        on_change(r)
+
+    loop = asyncio.get_running_loop()
+    gave_up = False  # the window stayed full for wait_timeout: the rest is not started
+
+    async def room_for_one() -> bool:
+        """Wait for room in the window; False once nothing settled for wait_timeout seconds."""
+        settled_seen, deadline = len(report.settled), loop.time() + wait_timeout
+        while window is not None and in_flight() >= window and not gave_up:
+            if watcher is not None and watcher.done():
+                return True  # no more settling to wait for; its error surfaces after starting
+            if len(report.settled) != settled_seen:
+                settled_seen, deadline = len(report.settled), loop.time() + wait_timeout
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            room.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(room.wait(), remaining)
+        return not gave_up
 
     async def starter() -> None:
+        nonlocal starting, gave_up
         for lineno, campaign in pending:  # shared iterator: each line taken once
+            if not await room_for_one():
+                gave_up = True
+                problem = LineProblem(
+                    lineno,
+                    f"not started: {window} campaigns still running and none settled in "
+                    f"{wait_timeout:g} s (--max-in-flight {window}, --timeout)",
+                )
+                report.start_errors.append(problem)
+                on_problem(problem)
+                on_change(report)
+                continue
+            starting += 1  # no await since the check: the window holds across starters
+            report.peak_in_flight = max(report.peak_in_flight, in_flight())
             workflow_id = workflow_id_for(campaign.campaign_id)
             try:
                 await start_campaign(
@@ -224,6 +282,9 @@ async def run_batch(
                 problem = LineProblem(lineno, f"not started: {err}")
                 report.start_errors.append(problem)
                 on_problem(problem)
+            finally:
+                starting -= 1
+                room.set()
             on_change(report)
 
     watcher = (
@@ -236,12 +297,14 @@ async def run_batch(
                 created_only,
                 wait_timeout,
                 poll_interval,
-                on_change,
+                watched,
             )
         )
         if wait
         else None
     )
+    if watcher is not None:
+        watcher.add_done_callback(lambda _: room.set())
     try:
         await asyncio.gather(*(starter() for _ in range(max(1, min(concurrency, len(todo))))))
         report.starting_done = True

@@ -96,6 +96,46 @@ async def test_batch_starts_each_line_once_reports_bad_lines_and_outcomes(
     assert in_queue.count == 3
 
 
+async def test_batch_keeps_at_most_max_in_flight_campaigns_running(
+    worker: Worker, stack: DevStack, tmp_path: Path
+):
+    jsonl = tmp_path / "window.jsonl"
+    jsonl.write_text("\n".join(line(f"Window {i} {uuid.uuid4()}") for i in range(6)) + "\n")
+    code, out, err = await cli(
+        stack, "batch", str(jsonl), "--task-queue", worker.task_queue, "--json",
+        "-j", "8", "--max-in-flight", "2",
+    )  # fmt: skip
+    assert code == 0, out + err
+    report = json.loads(out)
+    assert report["outcomes"] == {"published": 6}
+    # Eight start calls could run at once; the window let two campaigns run at a time.
+    assert 1 <= report["peak_in_flight"] <= 2, report["peak_in_flight"]
+
+
+async def test_batch_gives_up_starting_when_the_window_stays_full(
+    client: Client, stack: DevStack, tmp_path: Path
+):
+    """No worker polls this queue, so the first campaign never settles: after --timeout the
+    rest of the file is reported as not started, one line each, and the exit code is 2."""
+    queue = f"no-worker-{uuid.uuid4()}"
+    jsonl = tmp_path / "stuck.jsonl"
+    jsonl.write_text("\n".join(line(f"Stuck {i} {uuid.uuid4()}") for i in range(3)) + "\n")
+    code, out, err = await cli(
+        stack, "batch", str(jsonl), "--task-queue", queue, "--json",
+        "--max-in-flight", "1", "--timeout", "2",
+    )  # fmt: skip
+    report = json.loads(out)
+    try:
+        assert code == 2, out + err
+        assert report["started"] == 1
+        assert [e["line"] for e in report["errors"]] == [2, 3]
+        assert all("none settled in 2 s" in e["error"] for e in report["errors"])
+        assert "line 2: not started: 1 campaigns still running" in err
+    finally:
+        for workflow_id in report["campaigns"]:
+            await client.get_workflow_handle(workflow_id).terminate("test cleanup")
+
+
 async def test_list_and_retry_all_failed_with_a_batch_operation(
     client: Client, worker: Worker, services: Services, stack: DevStack
 ):
