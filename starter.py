@@ -574,7 +574,12 @@ def batch(
         bool, typer.Option("--wait/--no-wait", help="Follow the campaigns to their outcome")
     ] = True,
     timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for outcomes after the last start", min=1)
+        float,
+        typer.Option(
+            help="Seconds to wait for outcomes after the last start (and, with a full "
+            "--max-in-flight window, for one campaign to settle)",
+            min=1,
+        ),
     ] = 1800.0,
     as_json: JsonOpt = False,
     address: AddressOpt = None,
@@ -597,8 +602,8 @@ def batch(
     campaign whose id already has a workflow is skipped ("skipped: already exists"), so nothing
     is started twice. Identical lines are one campaign. A bad line is reported with its number
     and the others go on. While following, the next line starts only when fewer than
-    --max-in-flight campaigns are running (parked in FAILED counts as settled): a worker whose
-    cache holds fewer campaigns than are running replays them over and over. Exit code: 2 if
+    --max-in-flight campaigns are running (parked in FAILED counts as settled), which bounds
+    the workers' memory and each campaign's wait without slowing the batch. Exit code: 2 if
     any line was invalid or not started, else 1 if any campaign failed or did not settle in
     time, else 0.
     """
