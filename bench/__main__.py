@@ -24,7 +24,7 @@ from typing import Any
 import psutil
 
 from bench.report import parked_text, plot, ratios, table, targets, targets_text
-from bench.runner import EXTRA_KINDS, KINDS, median_result, run_all, say
+from bench.runner import ALL_KINDS, KINDS, median_result, run_all, say
 from bench.stack import BenchStack, filesystem_of
 from devstack.dev_server import TUNED_FLAGS
 from orchestrator_runtime.process_exit import exit_without_finalizing
@@ -46,11 +46,9 @@ def _kinds(text: str) -> tuple[str, ...]:
     if text in ("", "none"):
         return ()
     kinds = tuple(k.strip() for k in text.split(",") if k.strip())
-    bad = [k for k in kinds if k not in KINDS + EXTRA_KINDS]
+    bad = [k for k in kinds if k not in ALL_KINDS]
     if bad:
-        raise argparse.ArgumentTypeError(
-            f"unknown kinds {bad}; choose from {', '.join(KINDS + EXTRA_KINDS)}"
-        )
+        raise argparse.ArgumentTypeError(f"unknown kinds {bad}; choose from {', '.join(ALL_KINDS)}")
     return kinds
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.runner import KindResult, ParkedResult, Phase, percentile
+from bench.runner import ALL_KINDS, KindResult, ParkedResult, Phase, percentile
 
 # Targets from the issue: reported by the bench, never asserted by tests.
 TARGET_THROUGHPUT_RATIO = 0.9
@@ -75,7 +75,7 @@ def _kb(value: int | None) -> float | None:
 
 
 def table(results: dict[str, KindResult], n: int) -> str:
-    kinds = [k for k in ("campaign", "campaign-quiet", "floor", "asyncio") if k in results]
+    kinds = [k for k in ALL_KINDS if k in results]
     head = f"{'':36}" + "".join(f"{k:>15}" for k in kinds)
     compare = "campaign" in results and "floor" in results
     if compare:

@@ -236,7 +236,8 @@ async def run_batch(
     gave_up = False  # the window stayed full for wait_timeout: the rest is not started
 
     async def room_for_one() -> bool:
-        """Wait for room in the window; False once nothing settled for wait_timeout seconds."""
+        """Wait for room in the window; False once nothing settled for wait_timeout seconds
+        (here or in another starter)."""
         settled_seen, deadline = len(report.settled), loop.time() + wait_timeout
         while window is not None and in_flight() >= window and not gave_up:
             if watcher is not None and watcher.done():
@@ -256,6 +257,7 @@ async def run_batch(
         for lineno, campaign in pending:  # shared iterator: each line taken once
             if not await room_for_one():
                 gave_up = True
+                room.set()  # the other waiting starters give up now, not at their own deadline
                 problem = LineProblem(
                     lineno,
                     f"not started: {window} campaigns still running and none settled in "
