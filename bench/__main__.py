@@ -86,8 +86,9 @@ def parser() -> argparse.ArgumentParser:
         "--kinds",
         type=_kinds,
         default=KINDS,
-        help="comma-separated subset of campaign,floor,asyncio, or the diagnostic campaign-quiet "
-        "(the campaign without its search-attribute upserts); 'none' to skip (the first three)",
+        help="comma-separated subset of campaign,floor,asyncio, or the diagnostics campaign-quiet "
+        "(the campaign without its search-attribute upserts) and bare (six activities that make "
+        "no HTTP call); 'none' to skip (the first three)",
     )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument(

@@ -15,6 +15,7 @@ import httpx
 from temporalio.client import Client
 
 from activities import ServiceClient
+from bench.bare import BARE_WORKFLOW_TYPE, BareWorkflow
 from bench.floor import FLOOR_WORKFLOW_TYPE, FloorWorkflow
 from bench.plain import six_calls
 from bench.procmon import ProcessMonitor, Usage, rss_bytes, settle
@@ -35,9 +36,9 @@ from orchestrator_runtime.settings import Settings
 from orchestrator_runtime.temporal_client import connect
 
 KINDS = ("campaign", "floor", "asyncio")  # what runs by default
-# Every kind, in table order; campaign-quiet is a diagnostic (bench/variants.py), run only when
-# named in --kinds.
-ALL_KINDS = ("campaign", "campaign-quiet", "floor", "asyncio")
+# Every kind, in table order; campaign-quiet (bench/variants.py) and bare (bench/bare.py) are
+# diagnostics, run only when named in --kinds.
+ALL_KINDS = ("campaign", "campaign-quiet", "floor", "bare", "asyncio")
 RunOne = Callable[[], Awaitable[None]]
 MB = 1024 * 1024
 
@@ -183,11 +184,22 @@ def quiet_runner(client: Client, task_queue: str) -> RunOne:
     return run_one
 
 
+def bare_runner(client: Client, task_queue: str) -> RunOne:
+    async def run_one() -> None:
+        c = campaign_input()
+        await client.execute_workflow(
+            BareWorkflow.run, str(c.campaign_id), id=f"bare-{c.campaign_id}", task_queue=task_queue
+        )
+
+    return run_one
+
+
 # The workflow kinds: how to run one, and its workflow type.
 WORKFLOW_KINDS: dict[str, tuple[Callable[[Client, str], RunOne], str]] = {
     "campaign": (campaign_runner, WORKFLOW_TYPE),
     "campaign-quiet": (quiet_runner, QUIET_WORKFLOW_TYPE),
     "floor": (floor_runner, FLOOR_WORKFLOW_TYPE),
+    "bare": (bare_runner, BARE_WORKFLOW_TYPE),
 }
 
 

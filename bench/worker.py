@@ -1,10 +1,10 @@
-"""A benchmark worker process: CampaignWorkflow and the floor workflow on one task queue.
+"""A benchmark worker process: CampaignWorkflow and the bench's workflows on one task queue.
 
     python -m bench.worker --task-queue Q [--option KEY=JSON ...] [--unsandboxed]
 
 Built by `orchestrator_runtime.worker_factory.build_worker`, exactly like `worker.py`, plus the
-floor workflow. Connection and services come from the environment (TEMPORAL_ADDRESS,
-CAMPAIGN_*_URL), as for the real worker. Logs `bench_worker_ready` once it polls.
+floor and the diagnostic workflows. Connection and services come from the environment
+(TEMPORAL_ADDRESS, CAMPAIGN_*_URL), as for the real worker. Logs `bench_worker_ready` once it polls.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 from temporalio.worker import UnsandboxedWorkflowRunner
 
+from bench.bare import BareWorkflow, bare_step
 from bench.floor import FloorWorkflow
 from bench.variants import QuietCampaignWorkflow
 from orchestrator_runtime.log_setup import configure_logging
@@ -58,7 +59,8 @@ async def run(task_queue: str, options: dict[str, Any]) -> None:
             settings,
             create_activities(settings, http),
             task_queue=task_queue,
-            workflows=[CampaignWorkflow, FloorWorkflow, QuietCampaignWorkflow],
+            workflows=[CampaignWorkflow, FloorWorkflow, QuietCampaignWorkflow, BareWorkflow],
+            extra_activities=[bare_step],
             **options,
         )
         async with worker:

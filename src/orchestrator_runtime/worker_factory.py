@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -32,12 +33,13 @@ def build_worker(
     activities: CampaignActivities,
     *,
     task_queue: str | None = None,
+    extra_activities: Sequence[Callable[..., Any]] = (),
     **overrides: Any,
 ) -> Worker:
     options: dict[str, Any] = dict(
         task_queue=task_queue or settings.task_queue,
         workflows=[CampaignWorkflow],
-        activities=activities.all(),
+        activities=[*activities.all(), *extra_activities],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,

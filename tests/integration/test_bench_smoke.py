@@ -27,7 +27,7 @@ def test_bench_completes_and_reports_numbers(tmp_path: Path) -> None:
         "-n", "3", "--sequential", "2", "--warmup", "1",
         "--sweep", "1,2", "--plot", str(plot),
         "--parked", "2", "--drain", "0",
-        "--kinds", "campaign,campaign-quiet,floor,asyncio",
+        "--kinds", "campaign,campaign-quiet,floor,bare,asyncio",
         "--run-dir", str(tmp_path / "run"),
     ]  # fmt: skip
     with out.open("w") as stdout, err.open("w") as stderr:
@@ -35,7 +35,7 @@ def test_bench_completes_and_reports_numbers(tmp_path: Path) -> None:
     assert code == 0, err.read_text()[-3000:]
 
     doc = json.loads(out.read_text())
-    assert set(doc["results"]) == {"campaign", "campaign-quiet", "floor", "asyncio"}
+    assert set(doc["results"]) == {"campaign", "campaign-quiet", "floor", "bare", "asyncio"}
     for kind, result in doc["results"].items():
         for phase in ("sequential", "burst"):
             summary = result[phase]
@@ -50,6 +50,9 @@ def test_bench_completes_and_reports_numbers(tmp_path: Path) -> None:
     assert doc["results"]["floor"]["history"]["events"] > 0
     # The diagnostic really is the campaign minus its search-attribute upserts (one per step).
     assert events["campaign"] - events["campaign-quiet"] == 6, events
+    # Bare has the floor's shape (six activities in a row), only without the HTTP calls.
+    shapes = {k: doc["results"][k]["history"]["events"] for k in ("floor", "bare")}
+    assert shapes["floor"] == shapes["bare"], shapes
     assert _number(doc["ratios_campaign_over_floor"]["throughput"])
     assert {t["target"].split(" (")[0].split(" <")[0] for t in doc["targets"]} >= {
         "one at a time p50",
