@@ -45,6 +45,7 @@ async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
                 namespace=client.namespace,
                 services={s.value: settings.service_url(s) for s in ServiceName},
                 encryption=settings.encryption_keys is not None,
+                workflow_sandbox=settings.workflow_sandbox,
                 metrics=f"{settings.metrics_host}:{settings.metrics_port}"
                 if settings.metrics_port
                 else None,

@@ -150,7 +150,9 @@ def parser() -> argparse.ArgumentParser:
         help="extra Worker(...) keyword argument, e.g. max_cached_workflows=100 (repeatable)",
     )
     server.add_argument(
-        "--unsandboxed", action="store_true", help="UnsandboxedWorkflowRunner in the workers"
+        "--unsandboxed",
+        action="store_true",
+        help="workers without the workflow sandbox (CAMPAIGN_WORKFLOW_SANDBOX=false)",
     )
     server.add_argument(
         "--worker-env",
@@ -178,8 +180,6 @@ def main(argv: list[str] | None = None) -> int:
     for value in args.sqlite_pragma:
         server_flags += ["--sqlite-pragma", value]
     worker_args = [arg for value in args.worker_option for arg in ("--option", value)]
-    if args.unsandboxed:
-        worker_args.append("--unsandboxed")
     if args.run_dir:
         args.run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -187,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         tuned=not args.untuned,
         server_flags=server_flags,
         worker_args=worker_args,
-        worker_env=dict(_pair(v) for v in args.worker_env),
+        worker_env={
+            **({"CAMPAIGN_WORKFLOW_SANDBOX": "false"} if args.unsandboxed else {}),
+            **dict(_pair(v) for v in args.worker_env),
+        },
         run_dir=args.run_dir,
         keep=args.keep or args.run_dir is not None,
     )

@@ -1,6 +1,6 @@
 """A benchmark worker process: CampaignWorkflow and the bench's workflows on one task queue.
 
-    python -m bench.worker --task-queue Q [--option KEY=JSON ...] [--unsandboxed]
+    python -m bench.worker --task-queue Q [--option KEY=JSON ...]
 
 Built by `orchestrator_runtime.worker_factory.build_worker`, exactly like `worker.py`, plus the
 floor and the diagnostic workflows. Connection and services come from the environment
@@ -17,7 +17,6 @@ import sys
 from typing import Any
 
 import structlog
-from temporalio.worker import UnsandboxedWorkflowRunner
 
 from bench.bare import BareWorkflow, bare_step
 from bench.floor import FloorWorkflow
@@ -72,11 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.worker")
     parser.add_argument("--task-queue", required=True)
     parser.add_argument("--option", action="append", default=[], help="Worker KEY=JSON")
-    parser.add_argument("--unsandboxed", action="store_true", help="UnsandboxedWorkflowRunner")
     args = parser.parse_args(argv)
     options = parse_options(args.option)
-    if args.unsandboxed:
-        options["workflow_runner"] = UnsandboxedWorkflowRunner()
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     asyncio.run(run(args.task_queue, options))

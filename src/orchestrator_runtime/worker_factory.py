@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import CampaignActivities
@@ -21,7 +21,12 @@ from workflows import CampaignWorkflow
 SANDBOX_PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "contracts", "activities")
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+def workflow_runner(sandbox: bool = True) -> WorkflowRunner:
+    """The sandbox (the default) stops a non-deterministic call in workflow code at run time.
+    Without it (CAMPAIGN_WORKFLOW_SANDBOX=false) the worker skips the per-run re-import and the
+    guarded builtins: cheaper, with the test suite, which runs sandboxed, as the only guard."""
+    if not sandbox:
+        return UnsandboxedWorkflowRunner()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
     )
@@ -40,7 +45,7 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=[CampaignWorkflow],
         activities=[*activities.all(), *extra_activities],
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(settings.workflow_sandbox),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
@@ -49,6 +54,7 @@ def build_worker(
         interceptors=worker_interceptors(settings),
     )
     options.update(overrides)
-    # The sandbox re-imports workflow modules per run: let it read bytecode, not recompile.
-    ensure_bytecode(options["workflows"])
+    if isinstance(options["workflow_runner"], SandboxedWorkflowRunner):
+        # The sandbox re-imports workflow modules per run: let it read bytecode, not recompile.
+        ensure_bytecode(options["workflows"])
     return Worker(client, **options)

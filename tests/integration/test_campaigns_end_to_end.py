@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
 from contracts import (
     PAYLOAD_QUERY,
@@ -36,7 +37,10 @@ from orchestrator_runtime.campaign_ops import (
     retry_campaign,
     start_campaign,
 )
-from tests.integration.conftest import Services
+from orchestrator_runtime.service_wiring import create_activities, create_http_client
+from orchestrator_runtime.worker_factory import build_worker, workflow_runner
+from tests.integration.conftest import Services, stack_settings
+from workflows import CampaignWorkflow
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +94,35 @@ async def test_a_campaign_publishes_once(client: Client, worker: Worker, service
     assert payload.learning_summary is not None
     for service in ServiceName:
         assert await services.effect_count(service, c.campaign_id) == 1, service
+
+
+async def test_without_the_sandbox_the_same_campaign_replays_in_the_sandbox(
+    client: Client, stack: DevStack, services: Services
+):
+    """CAMPAIGN_WORKFLOW_SANDBOX=false runs the same graph: a campaign that parks, is retried
+    and publishes once, with a history that the sandboxed replayer accepts."""
+    settings = stack_settings(stack, http_timeout_seconds=2.0, workflow_sandbox=False)
+    async with create_http_client(settings) as http:
+        worker = build_worker(
+            client, settings, create_activities(settings, http), task_queue=f"it-{uuid.uuid4()}"
+        )
+        assert isinstance(worker.config()["workflow_runner"], UnsandboxedWorkflowRunner)
+        async with worker:
+            c = campaign("Promise guaranteed results to every baker")
+            handle = await start_campaign(client, c, task_queue=worker.task_queue)
+            await wait_for_state(client, handle.id, CampaignState.FAILED)
+            await retry_campaign(client, handle.id, RetryRequest(requested_by="it"))
+            outcome = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+
+    assert outcome.state is CampaignState.LEARN and outcome.retry_count == 1
+    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    sandboxed = Replayer(
+        workflows=[CampaignWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(sandbox=True),
+    )
+    replay = await sandboxed.replay_workflow(await handle.fetch_history())
+    assert replay.replay_failure is None
 
 
 async def test_critical_check_parks_in_failed_and_retry_publishes(
