@@ -51,7 +51,7 @@ NOTES: dict[str, str] = {
     "CAMPAIGN_MAX_CONCURRENT_WORKFLOW_TASKS": "Workflow tasks one worker runs at once.",
     "CAMPAIGN_MAX_CACHED_WORKFLOWS": (
         "Workflows kept in the worker's cache (0: replay each task); each cached campaign "
-        "holds about 0.22 MB of worker memory (docs/performance.md)."
+        "holds about 0.21 MB of worker memory, 0.15 MB without the sandbox (docs/performance.md)."
     ),
     "CAMPAIGN_GRACEFUL_SHUTDOWN_SECONDS": "How long a stopping worker lets activities finish.",
     "CAMPAIGN_LOG_FORMAT": "`json` (one object per line) or `console`.",

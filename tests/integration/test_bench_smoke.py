@@ -64,3 +64,30 @@ def test_bench_completes_and_reports_numbers(tmp_path: Path) -> None:
     assert plot.stat().st_size > 0
     # Everything the bench started is gone: the run directory's pid files were removed.
     assert not list((tmp_path / "run").glob("*.pid"))
+
+
+def _run_probe(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_event_gaps_reports_every_workflow_task_and_activity() -> None:
+    out = _run_probe("bench.event_gaps", "--kind", "floor", "--runs", "2", "--warmup", "1")
+    per_run = {
+        line.split()[0]: float(line.split()[1]) for line in out.splitlines()[2:] if line.strip()
+    }
+    # The floor's shape: seven workflow tasks and six activities per run.
+    assert per_run["WORKFLOW_TASK_COMPLETED"] == 7, out
+    assert per_run["ACTIVITY_TASK_COMPLETED"] == 6, out
+
+
+def test_http_client_cost_reports_cpu_per_call() -> None:
+    out = _run_probe("bench.http_client_cost", "--calls", "60")
+    lines = [line for line in out.splitlines() if "ms CPU per call" in line]
+    assert [line.split()[0] for line in lines] == ["1", "50"], out
+    for line in lines:
+        numbers = [float(w) for w in line.replace(",", " ").split() if w.replace(".", "").isdigit()]
+        assert all(math.isfinite(n) and n > 0 for n in numbers[1:]), line
