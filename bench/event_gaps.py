@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import signal
 import statistics
 import sys
 import time
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=20)
     args = parser.parse_args(argv)
+    # SIGTERM unwinds through the `finally` that stops the stack, as for `python -m bench`.
+    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
     asyncio.run(measure(args.kind, args.runs, args.warmup))
     return 0
 

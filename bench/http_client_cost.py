@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
+import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -96,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http_client_cost", description=__doc__)
     parser.add_argument("--calls", type=int, default=1200)
     args = parser.parse_args(argv)
+    # SIGTERM unwinds through the `finally` that stops the stack, as for `python -m bench`.
+    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
     asyncio.run(measure(args.calls))
     return 0
 
