@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
 from uuid import uuid4
 
 from activities import ServiceClient
@@ -28,6 +30,20 @@ from contracts import (
 )
 
 S = CampaignState
+
+
+class SlotBoundServiceClient(ServiceClient):
+    """At most `slots` calls in flight, like a worker with that many activity slots. Without the
+    bound, 500 campaigns at once queue thousands of requests on the httpx pool, whose CPU cost per
+    call then depends on that queue: 12 to 53 ms per campaign in back-to-back runs."""
+
+    def __init__(self, *args: Any, slots: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = asyncio.Semaphore(slots)
+
+    async def call(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._slots:
+            return await super().call(*args, **kwargs)
 
 
 async def six_calls(services: ServiceClient, c: CampaignInput) -> str:

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from activities import ServiceClient
 from bench.bare import BARE_WORKFLOW_TYPE, BareWorkflow
 from bench.floor import FLOOR_WORKFLOW_TYPE, FloorWorkflow
-from bench.plain import six_calls
+from bench.plain import SlotBoundServiceClient, six_calls
 from bench.procmon import ProcessMonitor, Usage, rss_bytes, settle
 from bench.stack import BenchStack
 from bench.variants import QUIET_WORKFLOW_TYPE, QuietCampaignWorkflow
@@ -486,12 +486,16 @@ async def run_all(
     results: dict[str, list[KindResult]] = {k: [] for k in kinds}
     settings = Settings(**{f"{s.value}_url": c.services_url for s in ServiceName})  # type: ignore[arg-type]
     async with create_http_client(settings) as http:
-        # The asyncio baseline starts N campaigns at once on one pool (a worker never has more
-        # calls in flight than activity slots): waiting for a connection is queueing, not failure.
+        # The asyncio baseline starts N campaigns at once on one pool, with at most as many calls
+        # in flight as a worker has activity slots: waiting for a slot is queueing, not failure.
         http.timeout = httpx.Timeout(
             settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds, pool=None
         )
-        services = ServiceClient(http, {s: c.services_url for s in ServiceName})
+        services = SlotBoundServiceClient(
+            http,
+            {s: c.services_url for s in ServiceName},
+            slots=settings.max_concurrent_activities,
+        )
         for r in range(rounds):
             # Alternate the order so neither kind always runs on the fuller database.
             order = list(kinds) if r % 2 == 0 else list(reversed(kinds))
