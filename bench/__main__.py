@@ -25,7 +25,7 @@ import psutil
 
 from bench.report import parked_text, plot, ratios, table, targets, targets_text
 from bench.runner import ALL_KINDS, KINDS, median_result, run_all, say
-from bench.stack import BenchStack, filesystem_of
+from bench.stack import BenchStack, exit_on_sigterm, filesystem_of
 from devstack.dev_server import TUNED_FLAGS
 from orchestrator_runtime.process_exit import exit_without_finalizing
 
@@ -166,13 +166,9 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the `finally` that stops the stack
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     sweep = args.sweep if args.sweep is not None else (DEFAULT_SWEEP if args.plot else ())
     server_flags: list[str] = []
     for value in args.server_flag:

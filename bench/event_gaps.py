@@ -1,6 +1,6 @@
 """Where one campaign's wall time goes: the gap before each history event, one at a time.
 
-    python -m bench.event_gaps [--kind campaign|floor|bare] [--runs 10]
+    python -m bench.event_gaps [--kind campaign|campaign-quiet|floor|bare] [--runs 10]
 
 Brings up the bench's own stack (dev server, instant services, one worker), runs `--runs`
 workflows of the kind one after another, and prints, per event type, how many there are per run
@@ -20,35 +20,16 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle
 
-from bench.bare import BareWorkflow
-from bench.floor import FloorWorkflow
-from bench.runner import campaign_input, say
-from bench.stack import BenchStack
-from orchestrator_runtime.campaign_ops import start_campaign
+from bench.runner import WORKFLOW_KINDS, say
+from bench.stack import BenchStack, exit_on_sigterm
 from orchestrator_runtime.temporal_client import connect
-
-KINDS = ("campaign", "floor", "bare")
-
-
-async def start(client: Client, kind: str, task_queue: str) -> WorkflowHandle[Any, Any]:
-    c = campaign_input()
-    if kind == "floor":
-        return await client.start_workflow(
-            FloorWorkflow.run, c, id=f"floor-{c.campaign_id}", task_queue=task_queue
-        )
-    if kind == "bare":
-        return await client.start_workflow(
-            BareWorkflow.run, str(c.campaign_id), id=f"bare-{c.campaign_id}", task_queue=task_queue
-        )
-    return await start_campaign(client, c, task_queue=task_queue)
 
 
 async def measure(kind: str, runs: int, warmup: int) -> None:
+    start = WORKFLOW_KINDS[kind].start
     stack = BenchStack()
     await asyncio.to_thread(stack.up)
     try:
@@ -56,12 +37,12 @@ async def measure(kind: str, runs: int, warmup: int) -> None:
         client = await connect()
         await asyncio.to_thread(stack.start_workers, 1)
         for _ in range(warmup):
-            await (await start(client, kind, stack.task_queue)).result()
+            await (await start(client, stack.task_queue)).result()
         gaps: dict[str, list[float]] = defaultdict(list)
         walls: list[float] = []
         for _ in range(runs):
             t0 = time.perf_counter()
-            handle = await start(client, kind, stack.task_queue)
+            handle = await start(client, stack.task_queue)
             await handle.result()
             walls.append((time.perf_counter() - t0) * 1000)
             events = (await handle.fetch_history()).events
@@ -83,12 +64,11 @@ async def measure(kind: str, runs: int, warmup: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.event_gaps", description=__doc__)
-    parser.add_argument("--kind", choices=KINDS, default="campaign")
+    parser.add_argument("--kind", choices=tuple(WORKFLOW_KINDS), default="campaign")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=20)
     args = parser.parse_args(argv)
-    # SIGTERM unwinds through the `finally` that stops the stack, as for `python -m bench`.
-    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     asyncio.run(measure(args.kind, args.runs, args.warmup))
     return 0
 

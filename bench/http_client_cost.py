@@ -23,7 +23,7 @@ import httpx
 from activities import ServiceClient
 from bench.plain import six_calls
 from bench.runner import campaign_input, say
-from bench.stack import BenchStack
+from bench.stack import BenchStack, exit_on_sigterm
 from contracts import IDEMPOTENCY_HEADER, ServiceName
 
 Call = Callable[[int], Awaitable[None]]
@@ -97,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http_client_cost", description=__doc__)
     parser.add_argument("--calls", type=int, default=1200)
     args = parser.parse_args(argv)
-    # SIGTERM unwinds through the `finally` that stops the stack, as for `python -m bench`.
-    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     asyncio.run(measure(args.calls))
     return 0
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 from activities import ServiceClient
 from bench.bare import BARE_WORKFLOW_TYPE, BareWorkflow
@@ -152,55 +152,56 @@ class ParkedResult:
 # ---- how one campaign of each kind runs -------------------------------------------------------
 
 
-def campaign_runner(client: Client, task_queue: str) -> RunOne:
-    async def run_one() -> None:
-        handle = await start_campaign(client, campaign_input(), task_queue=task_queue)
-        outcome = await handle.result()
-        if not isinstance(outcome, CampaignOutcome) or outcome.state is not CampaignState.LEARN:
-            raise RuntimeError(f"campaign {handle.id} ended {outcome!r}, not in LEARN")
-
-    return run_one
+async def start_campaign_kind(client: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
+    return await start_campaign(client, campaign_input(), task_queue=task_queue)
 
 
-def floor_runner(client: Client, task_queue: str) -> RunOne:
-    async def run_one() -> None:
-        c = campaign_input()
-        await client.execute_workflow(
-            FloorWorkflow.run, c, id=f"floor-{c.campaign_id}", task_queue=task_queue
-        )
-
-    return run_one
+async def start_quiet(client: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
+    c = campaign_input()
+    return await client.start_workflow(
+        QuietCampaignWorkflow.run, c, id=f"quiet-{c.campaign_id}", task_queue=task_queue
+    )
 
 
-def quiet_runner(client: Client, task_queue: str) -> RunOne:
-    async def run_one() -> None:
-        c = campaign_input()
-        outcome = await client.execute_workflow(
-            QuietCampaignWorkflow.run, c, id=f"quiet-{c.campaign_id}", task_queue=task_queue
-        )
-        if outcome.state is not CampaignState.LEARN:
-            raise RuntimeError(f"quiet campaign {c.campaign_id} ended {outcome!r}, not in LEARN")
-
-    return run_one
+async def start_floor(client: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
+    c = campaign_input()
+    return await client.start_workflow(
+        FloorWorkflow.run, c, id=f"floor-{c.campaign_id}", task_queue=task_queue
+    )
 
 
-def bare_runner(client: Client, task_queue: str) -> RunOne:
-    async def run_one() -> None:
-        c = campaign_input()
-        await client.execute_workflow(
-            BareWorkflow.run, str(c.campaign_id), id=f"bare-{c.campaign_id}", task_queue=task_queue
-        )
-
-    return run_one
+async def start_bare(client: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
+    c = campaign_input()
+    return await client.start_workflow(
+        BareWorkflow.run, str(c.campaign_id), id=f"bare-{c.campaign_id}", task_queue=task_queue
+    )
 
 
-# The workflow kinds: how to run one, and its workflow type.
-WORKFLOW_KINDS: dict[str, tuple[Callable[[Client, str], RunOne], str]] = {
-    "campaign": (campaign_runner, WORKFLOW_TYPE),
-    "campaign-quiet": (quiet_runner, QUIET_WORKFLOW_TYPE),
-    "floor": (floor_runner, FLOOR_WORKFLOW_TYPE),
-    "bare": (bare_runner, BARE_WORKFLOW_TYPE),
+@dataclass(frozen=True)
+class WorkflowKind:
+    start: Callable[[Client, str], Awaitable[WorkflowHandle[Any, Any]]]
+    workflow_type: str
+    ends_in_learn: bool  # a CampaignOutcome in LEARN, checked after every run
+
+
+WORKFLOW_KINDS: dict[str, WorkflowKind] = {
+    "campaign": WorkflowKind(start_campaign_kind, WORKFLOW_TYPE, ends_in_learn=True),
+    "campaign-quiet": WorkflowKind(start_quiet, QUIET_WORKFLOW_TYPE, ends_in_learn=True),
+    "floor": WorkflowKind(start_floor, FLOOR_WORKFLOW_TYPE, ends_in_learn=False),
+    "bare": WorkflowKind(start_bare, BARE_WORKFLOW_TYPE, ends_in_learn=False),
 }
+
+
+def kind_runner(kind: WorkflowKind, client: Client, task_queue: str) -> RunOne:
+    async def run_one() -> None:
+        handle = await kind.start(client, task_queue)
+        outcome = await handle.result()
+        if kind.ends_in_learn and (
+            not isinstance(outcome, CampaignOutcome) or outcome.state is not CampaignState.LEARN
+        ):
+            raise RuntimeError(f"{handle.id} ended {outcome!r}, not in LEARN")
+
+    return run_one
 
 
 def plain_runner(services: ServiceClient) -> RunOne:
@@ -306,7 +307,7 @@ class Bench:
             run_one = plain_runner(services)
         else:
             self.worker_pids = await asyncio.to_thread(self.stack.start_workers, self.workers)
-            run_one = WORKFLOW_KINDS[kind][0](client, self.stack.task_queue)
+            run_one = kind_runner(WORKFLOW_KINDS[kind], client, self.stack.task_queue)
         try:
             say(f"{kind}: warm-up ({self.warmup})")
             await closed_loop(run_one, max(1, self.warmup // 2), self.warmup)
@@ -337,7 +338,11 @@ class Bench:
         try:
             tq = self.stack.task_queue
             say(f"parked: warm-up ({self.warmup} campaigns)")
-            await closed_loop(campaign_runner(client, tq), max(1, self.warmup // 2), self.warmup)
+            await closed_loop(
+                kind_runner(WORKFLOW_KINDS["campaign"], client, tq),
+                max(1, self.warmup // 2),
+                self.warmup,
+            )
             pids = self.stack.pids()
             roles = {"server": pids["server"]}
             roles.update({f"worker-{i}": pid for i, pid in enumerate(self.worker_pids)})
@@ -405,7 +410,7 @@ class Bench:
 async def history_size(client: Client, kind: str, samples: int = 5) -> dict[str, int]:
     """Events and bytes of the history of a completed campaign of this kind: the median of a few
     (a workflow task that timed out under load adds events to one history, not to the median)."""
-    wf_type = WORKFLOW_KINDS[kind][1]
+    wf_type = WORKFLOW_KINDS[kind].workflow_type
     sizes: list[tuple[int, int]] = []
     async for execution in client.list_workflows(
         f'WorkflowType="{wf_type}" AND ExecutionStatus="Completed"', limit=samples

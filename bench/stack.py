@@ -23,6 +23,11 @@ from devstack.stack import DevStack, StackConfig, wait_for_temporal
 WORKER_READY = b"bench_worker_ready"
 
 
+def exit_on_sigterm(signum: int, frame: object) -> None:
+    """For signal.signal(SIGTERM, ...): unwinds through the `finally` that stops the stack."""
+    raise SystemExit(128 + signum)
+
+
 @dataclass
 class BenchStack:
     tuned: bool = True
