@@ -13,7 +13,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities import CampaignActivities
 from orchestrator_runtime.observability import worker_interceptors
 from orchestrator_runtime.settings import Settings
-from orchestrator_runtime.workflow_bytecode import ensure_bytecode
+from orchestrator_runtime.workflow_code_cache import share_workflow_code
 from workflows import CampaignWorkflow
 
 # Our contracts and pydantic are deterministic and side-effect free: share them with the
@@ -55,6 +55,6 @@ def build_worker(
     )
     options.update(overrides)
     if isinstance(options["workflow_runner"], SandboxedWorkflowRunner):
-        # The sandbox re-imports workflow modules per run: let it read bytecode, not recompile.
-        ensure_bytecode(options["workflows"])
+        # The sandbox re-imports workflow modules per run: give every run the same compiled code.
+        share_workflow_code(options["workflows"])
     return Worker(client, **options)

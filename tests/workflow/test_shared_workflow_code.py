@@ -1,0 +1,40 @@
+"""A worker built by build_worker runs its sandboxed workflows from the one shared copy of their
+modules' code (orchestrator_runtime/workflow_code_cache.py): the sandbox imports them with its
+loader, not from the file."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from orchestrator_runtime.service_wiring import create_activities
+from orchestrator_runtime.settings import Settings
+from orchestrator_runtime.worker_factory import build_worker
+from tests.workflow.code_probe import CodeProbe
+
+
+async def probe_twice(env: WorkflowEnvironment, worker: Worker, task_queue: str) -> list[str]:
+    async with worker:
+        return [
+            await env.client.execute_workflow(
+                CodeProbe.run, id=f"probe-{uuid.uuid4()}", task_queue=task_queue
+            )
+            for _ in range(2)
+        ]
+
+
+async def test_build_worker_shares_the_sandboxed_code(env: WorkflowEnvironment) -> None:
+    settings = Settings()
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with httpx.AsyncClient() as http:
+        worker = build_worker(
+            env.client,
+            settings,
+            create_activities(settings, http),
+            task_queue=task_queue,
+            workflows=[CodeProbe],
+        )
+        assert await probe_twice(env, worker, task_queue) == ["SharedCodeLoader"] * 2
