@@ -39,8 +39,11 @@ def build_worker(
     *,
     task_queue: str | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),
+    shared_code: bool = True,
     **overrides: Any,
 ) -> Worker:
+    """The campaign worker. `shared_code=False` (for measurements only) lets the sandbox load
+    the workflow modules from file for every run, as in a plain Worker."""
     options: dict[str, Any] = dict(
         task_queue=task_queue or settings.task_queue,
         workflows=[CampaignWorkflow],
@@ -54,7 +57,7 @@ def build_worker(
         interceptors=worker_interceptors(settings),
     )
     options.update(overrides)
-    if isinstance(options["workflow_runner"], SandboxedWorkflowRunner):
+    if shared_code and isinstance(options["workflow_runner"], SandboxedWorkflowRunner):
         # The sandbox re-imports workflow modules per run: give every run the same compiled code.
         share_workflow_code(options["workflows"])
     return Worker(client, **options)

@@ -91,3 +91,12 @@ def test_http_client_cost_reports_cpu_per_call() -> None:
     for line in lines:
         numbers = [float(w) for w in line.replace(",", " ").split() if w.replace(".", "").isdigit()]
         assert all(math.isfinite(n) and n > 0 for n in numbers[1:]), line
+
+
+def test_cached_run_cost_reports_every_runner() -> None:
+    out = _run_probe("bench.cached_run_cost", "--campaigns", "5")
+    rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
+    assert len(rows) == 3, out
+    for row in rows:
+        kb, cpu = float(row[-2]), float(row[-1])
+        assert math.isfinite(kb) and math.isfinite(cpu) and cpu > 0, row
