@@ -28,6 +28,7 @@ import httpx
 from bench.runner import brief, say
 from bench.stack import BenchStack, exit_on_sigterm
 from contracts import WORKFLOW_TYPE, CampaignInput
+from orchestrator_runtime.process_exit import exit_without_finalizing
 from orchestrator_runtime.service_wiring import create_activities
 from orchestrator_runtime.settings import Settings
 from orchestrator_runtime.temporal_client import connect
@@ -139,4 +140,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_finalizing(main())  # see orchestrator_runtime.process_exit

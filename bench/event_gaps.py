@@ -17,7 +17,6 @@ import itertools
 import os
 import signal
 import statistics
-import sys
 import time
 from collections import defaultdict
 
@@ -25,6 +24,7 @@ from temporalio.api.enums.v1 import EventType
 
 from bench.runner import WORKFLOW_KINDS, say
 from bench.stack import BenchStack, exit_on_sigterm
+from orchestrator_runtime.process_exit import exit_without_finalizing
 from orchestrator_runtime.temporal_client import connect
 
 
@@ -74,4 +74,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_finalizing(main())  # see orchestrator_runtime.process_exit
