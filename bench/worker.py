@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import signal
-import sys
 from typing import Any
 
 import structlog
@@ -22,6 +21,7 @@ from bench.bare import BareWorkflow, bare_step
 from bench.floor import FloorWorkflow
 from bench.variants import QuietCampaignWorkflow
 from orchestrator_runtime.log_setup import configure_logging
+from orchestrator_runtime.process_exit import exit_without_finalizing
 from orchestrator_runtime.service_wiring import create_activities, create_http_client
 from orchestrator_runtime.settings import Settings
 from orchestrator_runtime.temporal_client import connect
@@ -80,4 +80,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_finalizing(main())  # see orchestrator_runtime.process_exit
