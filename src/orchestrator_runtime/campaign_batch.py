@@ -142,6 +142,12 @@ class BatchReport:
         return [(label, n) for label, n in rows if n or label == "published"]
 
     def as_dict(self) -> dict[str, Any]:
+        """In file order: concurrent starters finish their lines in any order."""
+
+        def by_line(problems: list[LineProblem]) -> list[dict[str, Any]]:
+            return [p.as_dict() for p in sorted(problems, key=lambda p: p.line)]
+
+        started = sorted(self.started.items(), key=lambda item: item[1])
         return {
             "lines": self.lines,
             "started": len(self.started),
@@ -156,12 +162,15 @@ class BatchReport:
                     if workflow_id in self.settled
                     else None,
                 }
-                for workflow_id, line in self.started.items()
+                for workflow_id, line in started
             },
-            "skipped": [{"line": n, "workflow_id": w} for w, n in self.skipped.items()],
-            "duplicates": [p.as_dict() for p in self.duplicates],
-            "invalid": [p.as_dict() for p in self.invalid],
-            "errors": [p.as_dict() for p in self.start_errors],
+            "skipped": [
+                {"line": n, "workflow_id": w}
+                for w, n in sorted(self.skipped.items(), key=lambda item: item[1])
+            ],
+            "duplicates": by_line(self.duplicates),
+            "invalid": by_line(self.invalid),
+            "errors": by_line(self.start_errors),
             "peak_in_flight": self.peak_in_flight,
         }
 

@@ -49,6 +49,7 @@ from contracts import (  # noqa: E402
 from devstack.processes import free_port  # noqa: E402
 from devstack.stack import DevStack, StackConfig  # noqa: E402
 from orchestrator_runtime.campaign_ops import retry_campaign, start_campaign  # noqa: E402
+from orchestrator_runtime.process_exit import exit_without_finalizing  # noqa: E402
 from orchestrator_runtime.temporal_client import connect  # noqa: E402
 from tests.reliability.support import (  # noqa: E402
     Admin,
@@ -202,14 +203,15 @@ async def record(out_dir: Path, rev: str | None) -> None:
             await asyncio.to_thread(stack.down)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--label", required=True, help="subdirectory of tests/histories")
     parser.add_argument("--rev", help="git revision whose worker records (default: this tree)")
     args = parser.parse_args()
     (HERE / args.label).mkdir(parents=True, exist_ok=True)
     asyncio.run(record(HERE / args.label, args.rev))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    exit_without_finalizing(main())  # see orchestrator_runtime.process_exit

@@ -21,7 +21,7 @@ from contracts import (
     PublishedItem,
     PublishReceipt,
 )
-from orchestrator_runtime.campaign_batch import BatchReport, Outcome, parse_line
+from orchestrator_runtime.campaign_batch import BatchReport, LineProblem, Outcome, parse_line
 from orchestrator_runtime.campaign_input import CampaignInputError
 from orchestrator_runtime.campaign_ops import CampaignError, visibility_query
 from rest_gateway.app import CreateCampaignRequest
@@ -88,6 +88,19 @@ def test_the_outcome_table_puts_published_first_then_failures_by_count():
         ("skipped: already exists", 1),
     ]
     assert report.as_dict()["campaigns"]["campaign-5"]["outcome"] is None
+
+
+def test_the_json_report_lists_lines_in_file_order_whatever_order_the_starters_finished():
+    report = BatchReport()
+    report.started = {"campaign-c": 3, "campaign-a": 1}
+    report.skipped = {"campaign-e": 5, "campaign-d": 4}
+    report.start_errors = [LineProblem(7, "not started: x"), LineProblem(6, "not started: y")]
+    report.invalid = [LineProblem(9, "bad"), LineProblem(8, "bad")]
+    doc = report.as_dict()
+    assert [c["line"] for c in doc["campaigns"].values()] == [1, 3]
+    assert [s["line"] for s in doc["skipped"]] == [4, 5]
+    assert [e["line"] for e in doc["errors"]] == [6, 7]
+    assert [e["line"] for e in doc["invalid"]] == [8, 9]
 
 
 def _payload(**kw: object) -> CampaignPayload:
