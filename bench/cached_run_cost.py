@@ -7,8 +7,7 @@ Starts the bench's dev server, then one fresh process per runner, each with a wo
 modules' code), the sandbox loading the modules from file for every run (a plain Worker), and
 no sandbox (CAMPAIGN_WORKFLOW_SANDBOX=false). Each process starts `--campaigns` campaigns that
 wait in IDLE for a `start` signal (one workflow task each, and then they sit in the cache), and
-reports its RSS growth and CPU (getrusage, all threads, the client's share included) per
-campaign.
+reports its RSS growth and CPU (all threads, the client's share included) per campaign.
 """
 
 from __future__ import annotations
@@ -17,14 +16,15 @@ import argparse
 import asyncio
 import gc
 import json
-import resource
 import signal
 import subprocess
 import sys
 import uuid
 
 import httpx
+import psutil
 
+from bench.procmon import cpu_seconds, rss_bytes
 from bench.runner import brief, say
 from bench.stack import BenchStack, exit_on_sigterm
 from contracts import WORKFLOW_TYPE, CampaignInput
@@ -40,19 +40,6 @@ RUNNERS = {
     "no-sandbox": "no sandbox",
 }
 WARMUP = 20
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 async def one_runner(runner: str, address: str, campaigns: int) -> dict[str, float]:
@@ -87,15 +74,16 @@ async def one_runner(runner: str, address: str, campaigns: int) -> dict[str, flo
                     await asyncio.sleep(0.5)
                     idle = (await client.count_workflows(query)).count
 
+            me = psutil.Process()
             await park_in_idle(WARMUP)
             gc.collect()
-            rss_before, cpu_before = rss_mb(), cpu_seconds()
+            rss_before, cpu_before = rss_bytes(me), cpu_seconds(me)
             await park_in_idle(WARMUP + campaigns)
-            cpu_after = cpu_seconds()
+            cpu_after = cpu_seconds(me)
             gc.collect()
-            rss_after = rss_mb()
+            rss_after = rss_bytes(me)
     return {
-        "kb_rss_per_campaign": (rss_after - rss_before) * 1024 / campaigns,
+        "kb_rss_per_campaign": (rss_after - rss_before) / 1024 / campaigns,
         "cpu_ms_per_campaign": (cpu_after - cpu_before) * 1000 / campaigns,
     }
 

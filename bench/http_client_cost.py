@@ -5,33 +5,29 @@
 Brings up the instant reference services and makes the campaign's six calls from this process,
 one at a time and 50 at once: first through `ServiceClient` (what an activity does: pydantic
 request, httpx, capped read, pydantic answer), then as bare `httpx` posts of the same bodies.
-Prints this process's CPU milliseconds per call (getrusage, all threads).
+Prints this process's CPU milliseconds per call (all threads).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
+import psutil
 
 from activities import ServiceClient
 from bench.plain import six_calls
+from bench.procmon import cpu_seconds
 from bench.runner import campaign_input, say
 from bench.stack import BenchStack, exit_on_sigterm
 from contracts import IDEMPOTENCY_HEADER, ServiceName
 
 Call = Callable[[int], Awaitable[None]]
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 async def cpu_ms_per_call(call: Call, calls: int, concurrency: int, per: int) -> float:
@@ -43,9 +39,10 @@ async def cpu_ms_per_call(call: Call, calls: int, concurrency: int, per: int) ->
             await call(i)
 
     await asyncio.gather(*(one(i) for i in range(max(10, calls // 10))))  # warm the pool
-    before = cpu_seconds()
+    me = psutil.Process()
+    before = cpu_seconds(me)
     await asyncio.gather(*(one(i) for i in range(calls)))
-    return (cpu_seconds() - before) * 1000 / (calls * per)
+    return (cpu_seconds(me) - before) * 1000 / (calls * per)
 
 
 async def record_six_requests(url: str) -> list[httpx.Request]:
