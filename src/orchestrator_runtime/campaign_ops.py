@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from temporalio.client import (
     WorkflowExecution,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
 )
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -30,6 +32,7 @@ from contracts import (
     PAYLOAD_QUERY,
     RETRY_SIGNAL,
     START_SIGNAL,
+    STATE_QUERY,
     WORKFLOW_TYPE,
     CampaignInput,
     CampaignOutcome,
@@ -46,6 +49,8 @@ from workflows import search_attributes as sa
 # A published campaign can never be started again (no second publish); one that ended FAILED,
 # cancelled or terminated can be started afresh under the same id.
 ID_REUSE_POLICY = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+# retry_campaign's second look, which needs a worker: without one, refuse after this long.
+STATE_QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 class CampaignError(RuntimeError):
@@ -207,11 +212,20 @@ async def retry_campaign(client: Client, ref: str, request: RetryRequest) -> Cam
             f"campaign {status.workflow_id} is closed ({status.execution_status}, state "
             f"{status.state}); start it again instead"
         )
-    if status.state is not CampaignState.FAILED:
+    handle = client.get_workflow_handle(status.workflow_id)
+    state = status.state
+    if state is not CampaignState.FAILED:
+        # The search attribute trails the workflow by the workflow task in flight (the one that
+        # parks it, say): before refusing, ask the workflow itself.
+        with contextlib.suppress(RPCError, WorkflowQueryFailedError):
+            state = await handle.query(
+                STATE_QUERY, result_type=CampaignState, rpc_timeout=STATE_QUERY_TIMEOUT
+            )
+    if state is not CampaignState.FAILED:
         raise NotRetryableError(
-            f"campaign {status.workflow_id} is {status.state}, not FAILED: nothing to retry"
+            f"campaign {status.workflow_id} is {state}, not FAILED: nothing to retry"
         )
-    await client.get_workflow_handle(status.workflow_id).signal(RETRY_SIGNAL, request)
+    await handle.signal(RETRY_SIGNAL, request)
     return status
 
 

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowExecutionStatus
 from typer.testing import CliRunner
 
 from contracts import (
+    RETRY_SIGNAL,
     CampaignBrief,
     CampaignPayload,
     CampaignState,
@@ -20,10 +21,12 @@ from contracts import (
     FailureReason,
     PublishedItem,
     PublishReceipt,
+    RetryRequest,
 )
+from orchestrator_runtime import campaign_ops
 from orchestrator_runtime.campaign_batch import BatchReport, LineProblem, Outcome, parse_line
 from orchestrator_runtime.campaign_input import CampaignInputError
-from orchestrator_runtime.campaign_ops import CampaignError, visibility_query
+from orchestrator_runtime.campaign_ops import CampaignError, CampaignStatus, visibility_query
 from rest_gateway.app import CreateCampaignRequest
 from starter import app
 from workflows.current_details import current_details
@@ -186,3 +189,50 @@ def test_the_rest_create_body_uses_start_as_its_switch():
     ).start_immediately is True  # fmt: skip
     with pytest.raises(ValidationError, match="use `start`"):
         CreateCampaignRequest.model_validate({"brief": BRIEF, "start_immediately": True})
+
+
+class _FakeHandle:
+    """A running campaign whose search attribute still says RADAR_SCAN (unit test only)."""
+
+    def __init__(self, state: CampaignState) -> None:
+        self.state = state
+        self.signals: list[str] = []
+
+    async def query(self, name: str, **kwargs: object) -> CampaignState:
+        return self.state
+
+    async def signal(self, name: str, arg: object) -> None:
+        self.signals.append(name)
+
+
+class _FakeClient:
+    def __init__(self, handle: _FakeHandle) -> None:
+        self.handle = handle
+
+    def get_workflow_handle(self, workflow_id: str) -> _FakeHandle:
+        return self.handle
+
+
+@pytest.mark.parametrize(
+    ("workflow_says", "signalled"), [("FAILED", True), ("STRATEGY_GEN", False)]
+)
+async def test_retry_asks_the_workflow_when_the_search_attribute_trails_it(
+    monkeypatch: pytest.MonkeyPatch, workflow_says: str, signalled: bool
+) -> None:
+    async def trailing_status(client: object, ref: str) -> CampaignStatus:
+        return CampaignStatus(
+            workflow_id=ref, run_id=None, execution_status="RUNNING",
+            state=CampaignState.RADAR_SCAN, failure_reason=None, retry_count=0,
+            start_time=None, close_time=None,
+        )  # fmt: skip
+
+    monkeypatch.setattr(campaign_ops, "campaign_status", trailing_status)
+    handle = _FakeHandle(CampaignState(workflow_says))
+    client = _FakeClient(handle)
+    if signalled:
+        await campaign_ops.retry_campaign(client, "c-1", RetryRequest())  # type: ignore[arg-type]
+        assert handle.signals == [RETRY_SIGNAL]
+    else:
+        with pytest.raises(CampaignError, match="STRATEGY_GEN, not FAILED"):
+            await campaign_ops.retry_campaign(client, "c-1", RetryRequest())  # type: ignore[arg-type]
+        assert handle.signals == []
