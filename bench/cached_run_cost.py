@@ -27,7 +27,7 @@ import psutil
 from bench.procmon import cpu_seconds, rss_bytes
 from bench.runner import brief, say
 from bench.stack import BenchStack, exit_on_sigterm
-from contracts import WORKFLOW_TYPE, CampaignInput
+from contracts import WORKFLOW_TYPE, CampaignInput, workflow_id_for
 from orchestrator_runtime.process_exit import exit_without_finalizing
 from orchestrator_runtime.service_wiring import create_activities
 from orchestrator_runtime.settings import Settings
@@ -60,12 +60,13 @@ async def one_runner(runner: str, address: str, campaigns: int) -> dict[str, flo
 
             async def park_in_idle(count: int) -> None:
                 for _ in range(count):
+                    campaign_id = uuid.uuid4()
                     await client.start_workflow(
                         WORKFLOW_TYPE,
                         CampaignInput(
-                            campaign_id=uuid.uuid4(), brief=brief(), start_immediately=False
+                            campaign_id=campaign_id, brief=brief(), start_immediately=False
                         ),
-                        id=f"cached-{uuid.uuid4()}",
+                        id=workflow_id_for(campaign_id),
                         task_queue=task_queue,
                     )
                 query = f"TaskQueue = '{task_queue}' AND CampaignState = 'IDLE'"

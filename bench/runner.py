@@ -29,6 +29,7 @@ from contracts import (
     CampaignState,
     Channel,
     ServiceName,
+    workflow_id_for,
 )
 from orchestrator_runtime.campaign_ops import start_campaign
 from orchestrator_runtime.service_wiring import create_http_client
@@ -159,7 +160,7 @@ async def start_campaign_kind(client: Client, task_queue: str) -> WorkflowHandle
 async def start_quiet(client: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
     c = campaign_input()
     return await client.start_workflow(
-        QuietCampaignWorkflow.run, c, id=f"quiet-{c.campaign_id}", task_queue=task_queue
+        QuietCampaignWorkflow.run, c, id=workflow_id_for(c.campaign_id), task_queue=task_queue
     )
 
 

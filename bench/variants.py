@@ -25,8 +25,8 @@ QUIET_WORKFLOW_TYPE = "BenchQuietCampaignWorkflow"
 @workflow.defn(name=QUIET_WORKFLOW_TYPE, failure_exception_types=[ValidationError])
 class QuietCampaignWorkflow(CampaignWorkflow):
     @workflow.run
-    async def run(self, input: CampaignInput) -> CampaignOutcome:
-        return await super().run(input)
+    async def run(self, input: CampaignInput | object = None, *extra: object) -> CampaignOutcome:
+        return await super().run(input, *extra)
 
     def _publish_search_attributes(self) -> None:
         """No upserts of ours (the patch marker's TemporalChangeVersion upsert remains)."""

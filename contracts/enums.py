@@ -57,6 +57,9 @@ class FailureReason(StrEnum):
     """A service answered with more data than the orchestrator accepts into history."""
     CANCELLED = "CANCELLED"
     """An operator cancelled the campaign."""
+    INVALID_INPUT = "INVALID_INPUT"
+    """The start input is missing or doubled, or the workflow id is not campaign-<campaign_id>.
+    (A malformed one fails with type ValidationError, naming every bad field.)"""
     INTERNAL_ERROR = "INTERNAL_ERROR"
     """A bug in the orchestrator's own code (an unexpected exception in an activity)."""
 

@@ -12,10 +12,10 @@ within `retry_window` the workflow ends as failed, its ApplicationError typed by
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
+from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 from temporalio import workflow
@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         STATE_QUERY,
         WORKFLOW_TYPE,
         AuditRequest,
+        CampaignBrief,
         CampaignInput,
         CampaignOutcome,
         CampaignPayload,
@@ -52,7 +53,9 @@ with workflow.unsafe.imports_passed_through():
         RetryRequest,
         StartRequest,
         StepCall,
+        StepRetrySettings,
         StrategyRequest,
+        workflow_id_for,
     )
     from workflows import search_attributes as sa
     from workflows.current_details import current_details
@@ -83,29 +86,48 @@ class StepFailed(Exception):
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
 class CampaignWorkflow:
+    # `input` and the signals' `request` arrive as decoded JSON, validated here: the SDK decodes a
+    # payload by type only when the payload count matches the signature, and a missing or extra
+    # payload would otherwise be a TypeError that fails every workflow task (a hang).
     @workflow.init
-    def __init__(self, input: CampaignInput) -> None:
-        self._input = input
+    def __init__(self, input: CampaignInput | object = None, *extra: object) -> None:
+        self._input_problem: Exception | None = None
+        try:
+            valid = _one_model(CampaignInput, "the start input", input, extra)
+        except (ApplicationError, ValidationError) as err:
+            self._input_problem = err
+            valid = _PLACEHOLDER_INPUT
+        self._input = valid
         self._payload = CampaignPayload(
-            campaign_id=input.campaign_id,
-            execution_id=input.execution_id or workflow.uuid4(),
-            brief=input.brief,
-            max_retries=input.max_retries,
+            campaign_id=valid.campaign_id,
+            execution_id=valid.execution_id or workflow.uuid4(),
+            brief=valid.brief,
+            max_retries=valid.max_retries,
         )
         self._resume_at: CampaignState = S.RADAR_SCAN
-        self._retry_requests: deque[RetryRequest] = deque()
+        self._retry_request: RetryRequest | None = None  # at most one accepted, not yet resumed
         self._start_request: StartRequest | None = None
         self._sa_on_change: bool | None = None  # decided once, by the patch marker
         self._sa_written: dict[str, str | int | None] = {}
-        self._observer = CampaignObserver(input.notify_transitions)
+        self._observer = CampaignObserver(valid.notify_transitions)
 
     # ---- the graph, top to bottom ------------------------------------------------------------
 
     @workflow.run
-    async def run(self, input: CampaignInput) -> CampaignOutcome:
+    async def run(self, input: CampaignInput | object = None, *extra: object) -> CampaignOutcome:
+        if self._input_problem is not None:
+            raise self._input_problem
+        expected_id = workflow_id_for(self._input.campaign_id)
+        if workflow.info().workflow_id != expected_id:
+            raise ApplicationError(
+                f"workflow id {workflow.info().workflow_id!r} does not match the input's "
+                f"campaign_id: a campaign runs only as {expected_id!r}",
+                type=FailureReason.INVALID_INPUT.value,
+                non_retryable=True,
+            )
         self._trace("campaign_created", {"execution_id": str(self._payload.execution_id)})
         try:
-            if not input.start_immediately:
+            if not self._input.start_immediately:
                 await self._wait_for_start()
             while True:
                 try:
@@ -227,14 +249,16 @@ class CampaignWorkflow:
             remaining = deadline - workflow.now()
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._retry_requests),
+                    lambda: self._retry_request is not None,
                     timeout=max(remaining, timedelta(seconds=1)),
                     timeout_summary="retry window",
                 )
             except TimeoutError:
                 self._trace("retry_window_expired", {"retry_window": str(self._input.retry_window)})
                 return False
-            request = self._retry_requests.popleft()
+            request = self._retry_request
+            assert request is not None
+            self._retry_request = None
             if not p.can_retry():
                 self._trace(
                     "retry_refused",
@@ -279,22 +303,27 @@ class CampaignWorkflow:
     # ---- signals and queries -----------------------------------------------------------------
 
     @workflow.signal(name=RETRY_SIGNAL)
-    def retry(self, request: RetryRequest) -> None:
-        if self._payload.state is not S.FAILED:
-            self._trace(
-                "retry_refused",
-                {
-                    "requested_by": request.requested_by,
-                    "why": f"campaign is {self._payload.state}, not FAILED",
-                },
-            )
+    def retry(self, request: RetryRequest | object = None, *extra: object) -> None:
+        valid = _signal_model(RetryRequest, RETRY_SIGNAL, request, extra)
+        if valid is None:
             return
-        self._retry_requests.append(request)
+        why = None
+        if self._payload.state is not S.FAILED:
+            why = f"campaign is {self._payload.state}, not FAILED"
+        elif self._retry_request is not None:
+            # One resume per failure: a second retry for the same failure does not carry over
+            # to a later one.
+            why = "a retry of this failure was already accepted"
+        if why is not None:
+            self._trace("retry_refused", {"requested_by": valid.requested_by, "why": why})
+            return
+        self._retry_request = valid
 
     @workflow.signal(name=START_SIGNAL)
-    def start(self, request: StartRequest) -> None:
-        if self._start_request is None:
-            self._start_request = request
+    def start(self, request: StartRequest | object = None, *extra: object) -> None:
+        valid = _signal_model(StartRequest, START_SIGNAL, request, extra)
+        if valid is not None and self._start_request is None:
+            self._start_request = valid
 
     @workflow.query(name=STATE_QUERY)
     def state(self) -> CampaignState:
@@ -426,6 +455,62 @@ class CampaignWorkflow:
             failure=p.failure,
             log_entries=len(p.execution_log),
         )
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _one_model(model: type[ModelT], what: str, value: object, extra: tuple[object, ...]) -> ModelT:
+    """`value` (decoded JSON) as `model`; ApplicationError when missing or doubled, pydantic's
+    ValidationError (a workflow failure type here) naming every bad field when malformed."""
+    if isinstance(value, model) and not extra:
+        return value
+    if value is None or extra:
+        got = "no payload" if value is None and not extra else f"{1 + len(extra)} payloads"
+        raise ApplicationError(
+            f"{what} must be one JSON object ({model.__name__}); got {got}",
+            type=FailureReason.INVALID_INPUT.value,
+            non_retryable=True,
+        )
+    return model.model_validate(value)
+
+
+def _signal_model(
+    model: type[ModelT], name: str, value: object, extra: tuple[object, ...]
+) -> ModelT | None:
+    """A signal's payload as `model`, or None (logged once; replay logs nothing) when it is not
+    one: a signal handler must never fail the workflow task."""
+    try:
+        return _one_model(model, f"the {name!r} signal's input", value, extra)
+    except (ApplicationError, ValidationError) as err:
+        message = err.message if isinstance(err, ApplicationError) else _problems(err)
+        workflow.logger.warning(
+            "signal_refused", extra={"fields": {"signal": name, "why": message}}
+        )
+        return None
+
+
+def _problems(err: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '<input>'}: {e['msg']}" for e in err.errors()[:5]
+    )
+
+
+# Stands in for an input that failed validation: `run` fails the workflow before using it, and
+# the queries and signals that arrive first still find a payload.
+_PLACEHOLDER_INPUT = CampaignInput.model_construct(
+    campaign_id=UUID(int=0),
+    execution_id=UUID(int=0),
+    brief=CampaignBrief.model_construct(
+        name="(invalid input)", objective="", audience="", channels=[]
+    ),
+    max_retries=0,
+    retry_window=timedelta(days=1),
+    step_retry=StepRetrySettings(),
+    step_retry_overrides={},
+    start_immediately=True,
+    notify_transitions=False,
+)
 
 
 def _classify(err: ActivityError) -> tuple[FailureReason, str]:

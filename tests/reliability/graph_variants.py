@@ -26,8 +26,8 @@ class PatchedPauseBeforePublish(CampaignWorkflow):
     """The change behind workflow.patched: new runs pause, old histories replay as they ran."""
 
     @workflow.run
-    async def run(self, input: CampaignInput) -> CampaignOutcome:
-        return await super().run(input)
+    async def run(self, input: CampaignInput | object = None, *extra: object) -> CampaignOutcome:
+        return await super().run(input, *extra)
 
     async def _step(self, state: CampaignState, *args: Any, **kwargs: Any) -> Any:
         if state is CampaignState.PUBLISH and workflow.patched(PRE_PUBLISH_PAUSE):
@@ -40,8 +40,8 @@ class UnpatchedPauseBeforePublish(CampaignWorkflow):
     """The same change made in place: a timer where old histories scheduled the activity."""
 
     @workflow.run
-    async def run(self, input: CampaignInput) -> CampaignOutcome:
-        return await super().run(input)
+    async def run(self, input: CampaignInput | object = None, *extra: object) -> CampaignOutcome:
+        return await super().run(input, *extra)
 
     async def _step(self, state: CampaignState, *args: Any, **kwargs: Any) -> Any:
         if state is CampaignState.PUBLISH:

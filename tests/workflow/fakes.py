@@ -318,15 +318,18 @@ def campaign_input(**overrides: Any) -> CampaignInput:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, services: FakeServices) -> AsyncIterator[str]:
-    """A worker on a fresh task queue with CampaignWorkflow and the fake activities."""
-    task_queue = f"tq-{uuid.uuid4()}"
+async def running_worker(
+    client: Client, services: FakeServices, task_queue: str | None = None, **options: Any
+) -> AsyncIterator[str]:
+    """A worker on a fresh task queue (or `task_queue`) with CampaignWorkflow and the fakes."""
+    task_queue = task_queue or f"tq-{uuid.uuid4()}"
     async with Worker(
         client,
         task_queue=task_queue,
         workflows=[CampaignWorkflow],
         activities=services.activities(),
         workflow_runner=workflow_runner(),
+        **options,
     ):
         yield task_queue
 
