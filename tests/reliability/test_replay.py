@@ -8,6 +8,7 @@ them, without workflow.patched(...), fails here with a nondeterminism error. No 
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from contracts import workflow_id_for
 from orchestrator_runtime.worker_factory import workflow_runner
 from tests.reliability.graph_variants import (
     PRE_PUBLISH_PAUSE,
@@ -45,8 +47,10 @@ def history_files() -> list[Path]:
 def load(path: Path) -> WorkflowHistory:
     data = json.loads(path.read_text(encoding="utf-8"))
     started = data["events"][0]["workflowExecutionStartedEventAttributes"]
-    workflow_id = f"{path.parent.name}/{path.stem}"  # any id: replay does not use it
     assert started["workflowType"]["name"] == "CampaignWorkflow"
+    # The workflow checks its id against the input's campaign_id, as it did when it ran.
+    first_input = json.loads(base64.b64decode(started["input"]["payloads"][0]["data"]))
+    workflow_id = workflow_id_for(first_input["campaign_id"])
     return WorkflowHistory.from_json(workflow_id, data)
 
 
