@@ -36,6 +36,7 @@ from contracts import (
     StrategyRequest,
     TrendReport,
 )
+from contracts.base import describe_errors
 from contracts.events import TransitionEvent
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
@@ -123,10 +124,7 @@ class ServiceClient:
         try:
             return model.model_validate(data)
         except ValidationError as err:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '<body>'}: {e['msg']}"
-                for e in err.errors()[:5]
-            )
+            problems = describe_errors(err, "<body>")
             raise failure(
                 FailureReason.INVALID_SERVICE_RESPONSE,
                 f"{service.value} answered a {model.__name__} that breaks the contract: {problems}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class Contract(BaseModel):
@@ -19,3 +19,10 @@ class Artifact(Contract):
 
     artifact_id: UUID = Field(description="Set by the producing service; stable for a request.")
     produced_at: datetime = Field(description="When the service produced it (service clock).")
+
+
+def describe_errors(err: ValidationError, root: str) -> str:
+    """The first five problems of a ValidationError on one line: `field.path: message; ...`."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or root}: {e['msg']}" for e in err.errors()[:5]
+    )

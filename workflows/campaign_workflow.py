@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         StrategyRequest,
         workflow_id_for,
     )
+    from contracts.base import describe_errors
     from workflows import search_attributes as sa
     from workflows.current_details import current_details
     from workflows.observer import CampaignObserver
@@ -96,7 +97,7 @@ class CampaignWorkflow:
             valid = _one_model(CampaignInput, "the start input", input, extra)
         except (ApplicationError, ValidationError) as err:
             self._input_problem = err
-            valid = _PLACEHOLDER_INPUT
+            valid = _placeholder_input()
         self._input = valid
         self._payload = CampaignPayload(
             campaign_id=valid.campaign_id,
@@ -463,8 +464,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 def _one_model(model: type[ModelT], what: str, value: object, extra: tuple[object, ...]) -> ModelT:
     """`value` (decoded JSON) as `model`; ApplicationError when missing or doubled, pydantic's
     ValidationError (a workflow failure type here) naming every bad field when malformed."""
-    if isinstance(value, model) and not extra:
-        return value
     if value is None or extra:
         got = "no payload" if value is None and not extra else f"{1 + len(extra)} payloads"
         raise ApplicationError(
@@ -483,34 +482,31 @@ def _signal_model(
     try:
         return _one_model(model, f"the {name!r} signal's input", value, extra)
     except (ApplicationError, ValidationError) as err:
-        message = err.message if isinstance(err, ApplicationError) else _problems(err)
+        message = (
+            err.message if isinstance(err, ApplicationError) else describe_errors(err, "<input>")
+        )
         workflow.logger.warning(
             "signal_refused", extra={"fields": {"signal": name, "why": message}}
         )
         return None
 
 
-def _problems(err: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '<input>'}: {e['msg']}" for e in err.errors()[:5]
+def _placeholder_input() -> CampaignInput:
+    """Stands in for an input that failed validation: `run` fails the workflow before using it,
+    and the queries and signals that arrive first still find a payload."""
+    return CampaignInput.model_construct(
+        campaign_id=UUID(int=0),
+        execution_id=UUID(int=0),
+        brief=CampaignBrief.model_construct(
+            name="(invalid input)", objective="", audience="", channels=[]
+        ),
+        max_retries=0,
+        retry_window=timedelta(days=1),
+        step_retry=StepRetrySettings(),
+        step_retry_overrides={},
+        start_immediately=True,
+        notify_transitions=False,
     )
-
-
-# Stands in for an input that failed validation: `run` fails the workflow before using it, and
-# the queries and signals that arrive first still find a payload.
-_PLACEHOLDER_INPUT = CampaignInput.model_construct(
-    campaign_id=UUID(int=0),
-    execution_id=UUID(int=0),
-    brief=CampaignBrief.model_construct(
-        name="(invalid input)", objective="", audience="", channels=[]
-    ),
-    max_retries=0,
-    retry_window=timedelta(days=1),
-    step_retry=StepRetrySettings(),
-    step_retry_overrides={},
-    start_immediately=True,
-    notify_transitions=False,
-)
 
 
 def _classify(err: ActivityError) -> tuple[FailureReason, str]:
