@@ -11,13 +11,15 @@ A day's work:
   campaign log <id>                          why: the execution log as a timeline
   campaign retry <id>                        resume one from the step that failed
   campaign retry --all-failed                resume every FAILED one (one batch signal)
+  campaign start <id>                        start one created with start_immediately false
   campaign cancel <id>                       stop one
 
 Connection settings come from Temporal's envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE) or --address/--namespace.
 
 Exit codes: 0 ok (LEARN for --wait); 1 campaign FAILED; 2 invalid input; 3 unknown campaign, or
-its state refuses the command (not retryable, already ended); 4 Temporal unreachable.
+the campaign refuses the command (the reason and its code are printed); 4 Temporal unreachable,
+or no worker answered in time.
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ from contracts import (
     CampaignState,
     Channel,
     FailureReason,
+    RetryAccepted,
     RetryRequest,
+    StartAccepted,
+    StartRequest,
     TraceEntry,
 )
 from orchestrator_runtime.campaign_batch import (
@@ -58,9 +63,11 @@ from orchestrator_runtime.campaign_input import (
     campaign_input_from_file,
 )
 from orchestrator_runtime.campaign_ops import (
+    BulkRetryResult,
     CampaignConflictError,
     CampaignError,
     CampaignStatus,
+    NoWorkerError,
     UnknownCampaignError,
     campaign_payload,
     campaign_status,
@@ -68,6 +75,7 @@ from orchestrator_runtime.campaign_ops import (
     list_campaigns,
     retry_all_failed,
     retry_campaign,
+    send_start,
     start_campaign,
     visibility_query,
     workflow_id_from_ref,
@@ -122,8 +130,10 @@ def _run(work: Callable[[Client], Awaitable[T]], address: str | None, namespace:
         raise _fail(str(err), EXIT_INPUT) from None
     except UnknownCampaignError as err:
         raise _fail(str(err), EXIT_CAMPAIGN) from None
-    except CampaignConflictError as err:
+    except CampaignConflictError as err:  # refused commands too: the reason and its code
         raise _fail(str(err), EXIT_CAMPAIGN) from None
+    except NoWorkerError as err:
+        raise _fail(str(err), EXIT_UNREACHABLE) from None
     except CampaignError as err:
         raise _fail(str(err), EXIT_INPUT) from None
 
@@ -149,17 +159,25 @@ def _entry_line(entry: TraceEntry) -> str:
     )
 
 
-async def _follow(client: Client, workflow_id: str) -> CampaignPayload:
-    """Print log entries as they appear, until the campaign closes or parks in FAILED."""
+async def _follow(
+    client: Client, workflow_id: str, *, since_last: str | None = None
+) -> CampaignPayload:
+    """Print log entries as they appear, until the campaign closes or parks in FAILED. With
+    `since_last`, begin at the last entry with that action (after a retry: what followed it)."""
     handle = client.get_workflow_handle(workflow_id, result_type=CampaignOutcome)
     closed = asyncio.ensure_future(handle.result())
-    seen = 0
+    seen: int | None = None if since_last else 0
     try:
         while True:
             was_closed = closed.done()
             payload: CampaignPayload = await handle.query(
                 PAYLOAD_QUERY, result_type=CampaignPayload
             )
+            if seen is None:
+                seen = max(
+                    (i for i, e in enumerate(payload.execution_log) if e.action == since_last),
+                    default=0,
+                )
             for entry in payload.execution_log[seen:]:
                 out.print("  " + _entry_line(entry), markup=False)
             seen = len(payload.execution_log)
@@ -174,6 +192,10 @@ async def _follow(client: Client, workflow_id: str) -> CampaignPayload:
 
 @app.command()
 def start(
+    campaign: Annotated[
+        str | None,
+        typer.Argument(help="An existing campaign waiting in IDLE: start it (no brief options)"),
+    ] = None,
     file: Annotated[
         Path | None,
         typer.Option(
@@ -210,7 +232,22 @@ def start(
 
     The file holds a full campaign input ({"campaign_id": ..., "brief": {...}, ...}) or just a
     brief; flags override its fields. With --wait the exit code is 0 for LEARN, 1 for FAILED.
+
+    \b
+    A campaign created with "start_immediately": false waits in IDLE; start it by its id:
+      campaign start <id> --wait           the `request_start` update: the workflow answers
+    It prints the workflow's answer, or, with exit code 3, why it refused (ALREADY_STARTED,
+    CANCELLED, CAMPAIGN_ENDED).
     """
+    if campaign is not None:
+        given = [file, name, objective, audience, channel, locale, budget, keyword, campaign_id,
+                 max_retries, task_queue]  # fmt: skip
+        if any(v is not None for v in given):
+            raise _fail(
+                "give an IDLE campaign's id, or a brief for a new one (not both)", EXIT_INPUT
+            )
+        _start_existing(campaign, wait, as_json, address, namespace)
+        return
     brief = {
         k: v
         for k, v in dict(
@@ -225,11 +262,13 @@ def start(
         if v is not None
     }
     top: dict[str, Any] = {
-        k: v for k, v in dict(campaign_id=campaign_id, max_retries=max_retries).items() if v
+        k: v
+        for k, v in dict(campaign_id=campaign_id, max_retries=max_retries).items()
+        if v is not None  # --max-retries 0 counts
     }
     overrides: dict[str, Any] = {**top, "brief": brief} if brief else top
     try:
-        campaign = (
+        new = (
             campaign_input_from_file(file, overrides)
             if file
             else campaign_input_from_dict({}, overrides)
@@ -238,23 +277,54 @@ def start(
         raise _fail(f"invalid campaign: {err}", EXIT_INPUT) from None
     settings = _settings()
     queue = task_queue or settings.task_queue
-    if settings.webhook_url is not None and "notify_transitions" not in campaign.model_fields_set:
+    if settings.webhook_url is not None and "notify_transitions" not in new.model_fields_set:
         # The workers deliver state-change events to their CAMPAIGN_WEBHOOK_URL.
-        campaign = campaign.model_copy(update={"notify_transitions": True})
+        new = new.model_copy(update={"notify_transitions": True})
 
     async def work(client: Client) -> CampaignPayload | None:
-        handle = await start_campaign(client, campaign, task_queue=queue)
+        handle = await start_campaign(client, new, task_queue=queue)
         if as_json and not wait:
             out.print_json(json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id}))
         elif not as_json:
             out.print(f"started {handle.id}", markup=False)
         return await _follow(client, handle.id) if wait else None
 
-    payload = _run(work, address, namespace)
-    if payload is not None:
-        _print_outcome(payload, as_json)
-        if payload.state is not CampaignState.LEARN:
-            raise typer.Exit(EXIT_FAILED)
+    _exit_with_outcome(_run(work, address, namespace), as_json)
+
+
+def _start_existing(
+    campaign: str, wait: bool, as_json: bool, address: str | None, namespace: str | None
+) -> None:
+    _check_ref(campaign)
+    request = StartRequest()
+
+    async def work(client: Client) -> tuple[StartAccepted, CampaignPayload | None]:
+        answer = await send_start(client, campaign, request)
+        _print_start(answer, as_json and not wait)
+        wid = workflow_id_from_ref(campaign)
+        return answer, (await _follow(client, wid) if wait else None)
+
+    _, payload = _run(work, address, namespace)
+    _exit_with_outcome(payload, as_json)
+
+
+def _print_start(answer: StartAccepted, as_json: bool) -> None:
+    if as_json:
+        out.print_json(answer.model_dump_json())
+    else:
+        out.print(
+            f"start accepted: campaign-{answer.campaign_id}, starts at {answer.starts_at}",
+            markup=False,
+        )
+
+
+def _exit_with_outcome(payload: CampaignPayload | None, as_json: bool) -> None:
+    """After --wait: print how it ended; exit 0 for LEARN, 1 otherwise."""
+    if payload is None:
+        return
+    _print_outcome(payload, as_json)
+    if payload.state is not CampaignState.LEARN:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _print_outcome(payload: CampaignPayload, as_json: bool) -> None:
@@ -329,8 +399,20 @@ def retry(
     one_by_one: Annotated[
         bool,
         typer.Option(
-            "--one-by-one", help="With --all-failed: signal each, no server batch operation"
+            "--one-by-one",
+            help="With --all-failed: the `request_retry` update to each, no batch operation",
         ),
+    ] = False,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            help="With --all-failed: retries per second (default CAMPAIGN_RETRY_BATCH_RPS, 50)",
+            min=0.01,
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="With <id>: follow the campaign live to its end")
     ] = False,
     reason: Annotated[str, typer.Option(help="Why, for the execution log")] = "",
     requested_by: Annotated[
@@ -340,30 +422,47 @@ def retry(
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
 ) -> None:
-    """Retry FAILED campaigns from the step that failed (sends the `retry` signal).
+    """Retry FAILED campaigns from the step that failed; prints what the workflows answered.
 
     \b
     Examples:
       campaign retry <id> --reason "copy revised"
+      campaign retry <id> --wait                 then follow it live to its end
       campaign retry --all-failed
-      campaign retry --all-failed --failure-reason SERVICE_UNAVAILABLE
+      campaign retry --all-failed --failure-reason SERVICE_UNAVAILABLE --rate 10
+
+    \b
+    retry <id> sends the `request_retry` update and prints the workflow's answer, e.g.
+      retry accepted: campaign-..., retry 1 of 3, resumes at CONTENT_PROD (QUALITY_GATE_FAILED)
+    or exits 3 with its reason and code: NOT_FAILED, RETRY_PENDING, NO_RETRIES_LEFT,
+    RETRY_WINDOW_OVER, CANCELLED, CAMPAIGN_ENDED. With --wait the exit code is that of
+    `start --wait`: 0 for LEARN, 1 for FAILED.
 
     --all-failed chooses its campaigns with the visibility query that `campaign list --state
-    FAILED --status running` shows, and sends one server-side batch signal to all of them (or,
-    where the server has no batch operations, signals them one by one and says so). A campaign
-    with no retries left logs `retry_refused` and stays FAILED.
+    FAILED --status running` shows, and sends one server-side batch `retry` signal to all of
+    them, then reads each campaign's log and counts what it answered. Where the server has no
+    batch operations (or with --one-by-one) it sends each the update instead, and says so.
     """
     request = RetryRequest(requested_by=requested_by, reason=reason)
     if all_failed == (campaign is not None):
         raise _fail("give a campaign id, or --all-failed (not both)", EXIT_INPUT)
     if campaign is not None:
         _check_ref(campaign)
-        st = _run(lambda client: retry_campaign(client, campaign, request), address, namespace)
-        if as_json:
-            out.print_json(json.dumps({"signalled": [st.workflow_id]}))
-        else:
-            out.print(f"retry signalled to {st.workflow_id}", markup=False)
+
+        async def one(client: Client) -> tuple[RetryAccepted, CampaignPayload | None]:
+            answer = await retry_campaign(client, campaign, request)
+            _print_retry(answer, as_json and not wait)
+            wid = workflow_id_from_ref(campaign)
+            return answer, (
+                await _follow(client, wid, since_last="retry_accepted") if wait else None
+            )
+
+        _, payload = _run(one, address, namespace)
+        _exit_with_outcome(payload, as_json)
         return
+    if wait:
+        raise _fail("--wait follows one campaign: give its id, not --all-failed", EXIT_INPUT)
+    per_second = rate if rate is not None else _settings().retry_batch_rps
     result = _run(
         lambda client: retry_all_failed(
             client,
@@ -371,6 +470,7 @@ def retry(
             task_queue=task_queue,
             failure_reasons=failure_reason or (),
             one_by_one=one_by_one,
+            rate=per_second,
         ),
         address,
         namespace,
@@ -380,16 +480,39 @@ def retry(
     elif result.matched == 0:
         out.print("no running campaign is parked in FAILED: nothing to retry", markup=False)
     else:
-        how = f"batch operation {result.job_id}" if result.job_id else "one signal each"
-        out.print(
-            f"retry signalled to {result.signalled} of {result.matched} FAILED campaigns ({how})"
-            + (f"; {result.failed} failed" if result.failed else ""),
-            markup=False,
-        )
+        out.print(_bulk_line(result), markup=False)
     if result.note:
         err_console.print(f"note: {result.note}", markup=False)
     if result.failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _print_retry(answer: RetryAccepted, as_json: bool) -> None:
+    if as_json:
+        out.print_json(answer.model_dump_json())
+        return
+    out.print(
+        f"retry accepted: campaign-{answer.campaign_id}, retry {answer.retry_count} of "
+        f"{answer.retry_count + answer.retries_left}, resumes at {answer.resume_at} "
+        f"({answer.retried_failure})",
+        markup=False,
+    )
+
+
+def _bulk_line(result: BulkRetryResult) -> str:
+    """e.g. retry signal sent to 3 of 3 FAILED campaigns (...): 2 accepted, 1 refused (...)"""
+    if result.method == "batch":
+        how = f"retry signal sent to {result.signalled} of {result.matched} FAILED campaigns "
+        how += f"(batch operation {result.job_id}, max_operations_per_second {result.rate:g})"
+    else:
+        how = f"request_retry sent to {result.signalled} of {result.matched} FAILED campaigns "
+        how += f"(one update each, at most {result.rate:g}/s)"
+    refused = sum(result.refused.values())
+    why = ", ".join(f"{code}: {n}" for code, n in sorted(result.refused.items()))
+    answers = f"{result.accepted} accepted, {refused} refused" + (f" ({why})" if why else "")
+    if result.unanswered:
+        answers += f", {result.unanswered} not answered yet (see `campaign log <id>`)"
+    return how + ": " + answers + (f"; {result.failed} not delivered" if result.failed else "")
 
 
 @app.command()

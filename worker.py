@@ -1,5 +1,7 @@
 """Runs a campaign worker: polls the task queue, runs CampaignWorkflow and the step activities.
 
+It also runs the webhook outbox (WebhookNotifierWorkflow and its hand-over activity).
+
     python worker.py                # or: campaign-worker
 Connection: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* or a
 TEMPORAL_PROFILE (Temporal's envconfig). App settings: CAMPAIGN_* (see the README).

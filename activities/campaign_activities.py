@@ -20,12 +20,15 @@ from activities.webhook import WebhookNotifier
 from contracts import (
     ENDPOINTS,
     IDEMPOTENCY_HEADER,
+    PUBLICATION_LOOKUP_PATH,
     AuditRequest,
     ContentRequest,
     FailureReason,
     LearningSummary,
     LearnRequest,
     ProducedContent,
+    PublicationLookup,
+    PublicationRecord,
     PublishReceipt,
     PublishRequest,
     QualityReport,
@@ -41,6 +44,7 @@ from contracts.events import TransitionEvent
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
 NOTIFY_TRANSITION = "notify_transition"
+FIND_PUBLICATION = "find_publication"
 log = logging.getLogger(__name__)
 
 
@@ -90,6 +94,24 @@ class ServiceClient:
         if error is not None:
             raise error
         return self._parse(content, response_model, service)
+
+    async def find_publication(self, campaign_id: str) -> PublicationRecord:
+        """The publisher's record of a campaign (GET): its receipt, or none (404)."""
+        service = ServiceName.PUBLISHER
+        url = self._base_urls[service] + PUBLICATION_LOOKUP_PATH.format(campaign_id=campaign_id)
+        token = self._tokens.get(service)
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+        try:
+            async with self._http.stream("GET", url, headers=headers) as response:
+                content = await self._read_capped(response, service)
+        except httpx.TransportError as err:
+            raise error_for_transport(err, service.value, url) from None
+        if response.status_code == 404:
+            return PublicationRecord(receipt=None)
+        error = error_for_status(response, service.value)
+        if error is not None:
+            raise error
+        return PublicationRecord(receipt=self._parse(content, PublishReceipt, service))
 
     async def _read_capped(self, response: httpx.Response, service: ServiceName) -> bytes:
         chunks: list[bytes] = []
@@ -162,6 +184,11 @@ class CampaignActivities:
     async def learn_from_campaign(self, call: StepCall[LearnRequest]) -> LearningSummary:
         return await self._services.call(ServiceName.LEARNING, call, LearningSummary)
 
+    @activity.defn(name=FIND_PUBLICATION)
+    async def find_publication(self, lookup: PublicationLookup) -> PublicationRecord:
+        """Run as a local activity when a run begins: did an earlier run publish this campaign?"""
+        return await self._services.find_publication(str(lookup.campaign_id))
+
     @activity.defn(name=NOTIFY_TRANSITION)
     async def notify_transition(self, event: TransitionEvent) -> None:
         """Only for campaigns started with notify_transitions (see contracts/events.py)."""
@@ -181,5 +208,6 @@ class CampaignActivities:
             self.audit_quality,
             self.publish_campaign,
             self.learn_from_campaign,
+            self.find_publication,
             self.notify_transition,
         ]

@@ -3,29 +3,37 @@
 Retried by Temporal (retryable ApplicationError): connection errors and timeouts, 5xx, and
 408/409/425/429 (honouring Retry-After). Not retried: any other 4xx (SERVICE_REJECTED), a 2xx
 body that is not JSON or breaks the contract (INVALID_SERVICE_RESPONSE), an oversized answer
-(PAYLOAD_TOO_LARGE).
+(PAYLOAD_TOO_LARGE), and the two 422 problems with a `code`: `already_published`
+(ALREADY_PUBLISHED, the first receipt as the error's details) and `idempotency_key_reused`
+(IDEMPOTENCY_CONFLICT).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from contracts import FailureReason
+from contracts import ALREADY_PUBLISHED_CODE, KEY_REUSED_CODE, FailureReason
 
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 MAX_RETRY_AFTER = timedelta(minutes=10)
 
 
 def failure(
-    reason: FailureReason, message: str, *, next_retry_delay: timedelta | None = None
+    reason: FailureReason,
+    message: str,
+    *details: Any,
+    next_retry_delay: timedelta | None = None,
 ) -> ApplicationError:
     """An ApplicationError whose `type` is the FailureReason; retryability follows the reason."""
     return ApplicationError(
         message,
+        *details,
         type=reason.value,
         non_retryable=not reason.retryable_by_temporal,
         next_retry_delay=next_retry_delay,
@@ -76,7 +84,23 @@ def error_for_status(response: httpx.Response, service: str) -> ApplicationError
         )
     if status == 413:
         return failure(FailureReason.PAYLOAD_TOO_LARGE, f"{where}: {detail}")
+    problem = _problem(response) if status == 422 else {}
+    if problem.get("code") == ALREADY_PUBLISHED_CODE:
+        return failure(
+            FailureReason.ALREADY_PUBLISHED, f"{where}: {detail}", problem.get("receipt")
+        )
+    if problem.get("code") == KEY_REUSED_CODE:
+        return failure(FailureReason.IDEMPOTENCY_CONFLICT, f"{where}: {detail}")
     return failure(FailureReason.SERVICE_REJECTED, f"{where}: {detail}")
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    """A JSON problem body as a dict; {} when it is not one."""
+    try:
+        data = json.loads(response.content)
+    except (ValueError, httpx.ResponseNotRead):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def error_for_transport(err: httpx.TransportError, service: str, url: str) -> ApplicationError:

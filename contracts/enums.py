@@ -57,6 +57,11 @@ class FailureReason(StrEnum):
     """A service answered with more data than the orchestrator accepts into history."""
     CANCELLED = "CANCELLED"
     """An operator cancelled the campaign."""
+    ALREADY_PUBLISHED = "ALREADY_PUBLISHED"
+    """This campaign id was already published, by an earlier run: a campaign publishes once.
+    The run ends without calling the publisher; its details carry the first receipt."""
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    """A service refused an Idempotency-Key already used for another request body (a bug)."""
     INVALID_INPUT = "INVALID_INPUT"
     """The start input is missing or doubled, or the workflow id is not campaign-<campaign_id>.
     (A malformed one fails with type ValidationError, naming every bad field.)"""
@@ -64,9 +69,37 @@ class FailureReason(StrEnum):
     """A bug in the orchestrator's own code (an unexpected exception in an activity)."""
 
     @property
+    def ends_the_run(self) -> bool:
+        """A failure no operator retry can resume: the workflow ends with it."""
+        return self in (
+            FailureReason.CANCELLED,
+            FailureReason.ALREADY_PUBLISHED,
+            FailureReason.INVALID_INPUT,
+        )
+
+    @property
     def retryable_by_temporal(self) -> bool:
         """Whether Temporal's activity retry policy should retry an error of this type."""
         return self in (FailureReason.SERVICE_UNAVAILABLE, FailureReason.TIMEOUT)
+
+
+class Refusal(StrEnum):
+    """Why the workflow refused an operator command (the `type` of the update's failure)."""
+
+    NOT_FAILED = "NOT_FAILED"
+    """`request_retry` while the campaign is not parked in FAILED."""
+    RETRY_PENDING = "RETRY_PENDING"
+    """`request_retry` while a retry of this failure is already accepted."""
+    NO_RETRIES_LEFT = "NO_RETRIES_LEFT"
+    """`request_retry` after max_retries accepted retries."""
+    RETRY_WINDOW_OVER = "RETRY_WINDOW_OVER"
+    """`request_retry` after the retry window closed (the campaign is ending)."""
+    CANCELLED = "CANCELLED"
+    """The campaign is being cancelled."""
+    ALREADY_STARTED = "ALREADY_STARTED"
+    """`request_start` for a campaign that is past IDLE or already asked to start."""
+    CAMPAIGN_ENDED = "CAMPAIGN_ENDED"
+    """The campaign's workflow has closed (answered by the client, not the workflow)."""
 
 
 class ServiceName(StrEnum):

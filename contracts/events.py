@@ -3,9 +3,15 @@
 Delivery: POST, JSON body = one TransitionEvent, headers
     X-Campaign-Signature: sha256=<hex HMAC-SHA256 of the raw body, key CAMPAIGN_WEBHOOK_SECRET>
     X-Campaign-Event-Id:  <event_id>      (also Idempotency-Key: deduplicate on it)
-A 2xx answer acknowledges. Other answers and network errors are retried with backoff (4xx other
-than 408/409/425/429 are not). Events of one campaign are delivered one at a time, in `seq`
-order; delivery is at least once.
+A 2xx answer acknowledges. Other answers and network errors are retried, without limit (backoff
+from 1 s up to 5 minutes); a 4xx other than 408/409/425/429 drops the event, with a warning.
+
+Delivery is at least once: an attempt whose answer is lost (a timeout, a worker crash) is made
+again with the same event_id. Events of one campaign are delivered one at a time, in `seq` order.
+They go through a durable outbox: the campaign hands each one to the endpoint's
+WebhookNotifierWorkflow (workflows/webhook_notifier.py) and never waits for the webhook, so a
+campaign completes on time while its events may still be on their way. (Campaigns started
+before the outbox existed still deliver from the campaign itself, at most 10 attempts each.)
 """
 
 from __future__ import annotations

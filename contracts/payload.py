@@ -56,6 +56,12 @@ class CampaignPayload(Contract):
     learning_summary: LearningSummary | None = None
 
     execution_log: list[TraceEntry] = Field(default_factory=list)
+    unlogged_refusals: int = Field(
+        default=0,
+        ge=0,
+        description="Refused `retry` signals beyond the first few per failure, counted here "
+        "instead of logged one by one (the log stays bounded).",
+    )
 
     @model_validator(mode="after")
     def _log_is_contiguous(self) -> CampaignPayload:
@@ -91,7 +97,11 @@ class CampaignPayload(Contract):
         )
 
     def can_retry(self) -> bool:
-        return self.state is CampaignState.FAILED and self.retry_count < self.max_retries
+        return (
+            self.state is CampaignState.FAILED
+            and self.retry_count < self.max_retries
+            and not (self.failure is not None and self.failure.reason.ends_the_run)
+        )
 
     def mark_failed(
         self, reason: FailureReason, message: str, *, step: CampaignState, at: datetime

@@ -2,12 +2,16 @@
 
 Each service exposes one endpoint: `POST <base_url><path>` with a JSON body of the request model,
 answering 200 with a JSON body of the response model. Every call carries an `Idempotency-Key`
-header: the same key for every Temporal retry of one step, a new one when an operator retries the
-campaign. A service must perform its side effect at most once per key and answer a repeated key
-with the original result. Status codes the orchestrator understands:
+header: the same key for every Temporal retry of one step; per run and operator retry for the
+first four steps, per campaign for PUBLISH and LEARN (docs/service-contract.md, "Key scopes"). A
+service must perform its side effect at most once per key and answer a repeated key with the
+original result; the publisher publishes a campaign once, whatever the key. Status codes the
+orchestrator understands:
 
 - 2xx: success; the body must validate against the response model.
 - 408, 409 (same key still in progress), 425, 429 (honouring `Retry-After`), 5xx: retried.
+- 422 with `code` already_published (ALREADY_PUBLISHED) or idempotency_key_reused
+  (IDEMPOTENCY_CONFLICT): not retried.
 - any other 4xx: the request is wrong; the step fails without retrying (SERVICE_REJECTED).
 """
 
@@ -31,6 +35,11 @@ from contracts.brief import CampaignBrief
 from contracts.enums import CampaignState, ServiceName
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# GET on the publisher: the campaign's receipt (200), or 404 when it was never published.
+PUBLICATION_LOOKUP_PATH = "/v1/publisher/publications/{campaign_id}"
+# The `code` of a 422 problem: a campaign publishes once; a key names one request body.
+ALREADY_PUBLISHED_CODE = "already_published"
+KEY_REUSED_CODE = "idempotency_key_reused"
 
 
 class ServiceRequest(Contract):
@@ -142,3 +151,15 @@ ENDPOINTS: dict[ServiceName, ServiceEndpoint] = {
 SERVICE_FOR_STATE: dict[CampaignState, ServiceName] = {
     e.state: e.service for e in ENDPOINTS.values()
 }
+
+
+class PublicationLookup(Contract):
+    """The `find_publication` local activity's input: was this campaign published before?"""
+
+    campaign_id: UUID
+
+
+class PublicationRecord(Contract):
+    """The publisher's record of a campaign: its receipt, or None if it was never published."""
+
+    receipt: PublishReceipt | None = None

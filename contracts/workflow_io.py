@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -11,13 +11,15 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from contracts.artifacts import PublishReceipt
 from contracts.base import Contract
 from contracts.brief import CampaignBrief
-from contracts.enums import PIPELINE, CampaignState
-from contracts.payload import FailureDetails
+from contracts.enums import PIPELINE, CampaignState, FailureReason
+from contracts.payload import CampaignPayload, FailureDetails
 
 WORKFLOW_TYPE = "CampaignWorkflow"
 DEFAULT_TASK_QUEUE = "campaigns"
 RETRY_SIGNAL = "retry"
 START_SIGNAL = "start"
+RETRY_UPDATE = "request_retry"
+START_UPDATE = "request_start"
 STATE_QUERY = "state"
 PAYLOAD_QUERY = "payload"
 
@@ -42,6 +44,16 @@ class StepRetrySettings(Contract):
         if self.maximum_interval < self.initial_interval:
             raise ValueError("maximum_interval must be >= initial_interval")
         return self
+
+
+class CarriedState(Contract):
+    """What a run hands to the next when it continues as new (only while parked in FAILED or
+    IDLE, so no step is in flight). Accepted only from continue-as-new, never from a client."""
+
+    payload: CampaignPayload
+    resume_at: CampaignState
+    retry_deadline: datetime | None = None
+    looked_up: bool = Field(description="The publisher was already asked (see ALREADY_PUBLISHED).")
 
 
 class CampaignInput(Contract):
@@ -71,6 +83,17 @@ class CampaignInput(Contract):
         "settings have CAMPAIGN_WEBHOOK_URL.",
     )
 
+    continue_as_new_after_events: int = Field(
+        default=5_000,
+        ge=200,
+        le=40_000,
+        description="A campaign parked in FAILED or IDLE continues as new (same workflow id, "
+        "state carried) once its history has this many events, or when the server suggests it.",
+    )
+    carried: CarriedState | None = Field(
+        default=None, description="Set by continue-as-new only; refused from a client."
+    )
+
     @field_validator("step_retry_overrides")
     @classmethod
     def _only_steps(
@@ -91,11 +114,30 @@ class OperatorSignal(Contract):
 
 
 class RetryRequest(OperatorSignal):
-    """The `retry` signal: resume a FAILED campaign from the step that failed."""
+    """The `retry` signal and the `request_retry` update: resume a FAILED campaign from the step
+    that failed."""
 
 
 class StartRequest(OperatorSignal):
-    """The `start` signal: start a campaign created with start_immediately=false."""
+    """The `start` signal and the `request_start` update: start a campaign created with
+    start_immediately=false."""
+
+
+class RetryAccepted(Contract):
+    """The `request_retry` update's answer: what the accepted retry will do."""
+
+    campaign_id: UUID
+    retry_count: int = Field(ge=1, description="Operator retries accepted so far, this one too.")
+    retries_left: int = Field(ge=0)
+    resume_at: CampaignState = Field(description="The step the campaign resumes at.")
+    retried_failure: FailureReason
+
+
+class StartAccepted(Contract):
+    """The `request_start` update's answer."""
+
+    campaign_id: UUID
+    starts_at: CampaignState = CampaignState.RADAR_SCAN
 
 
 class CampaignOutcome(Contract):

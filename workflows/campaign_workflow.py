@@ -4,16 +4,18 @@
                                                           (gate fails, or a step gives up) -> FAILED
 
 Each step is one activity (one HTTP call). A step that gives up, or a closed quality gate, parks
-the campaign in FAILED, where it waits durably for a `retry` signal (at most `max_retries`) and
-then resumes from the step that failed (content production, for a closed gate). With no retry
-within `retry_window` the workflow ends as failed, its ApplicationError typed by FailureReason.
+the campaign in FAILED, where it waits durably for a retry (the `request_retry` update or the
+`retry` signal; at most `max_retries`) and then resumes from the step that failed (content
+production, for a closed gate). With no retry within `retry_window` the workflow ends as failed,
+its ApplicationError typed by FailureReason. A campaign id publishes once: a later run of a
+campaign that was published ends at once as ALREADY_PUBLISHED, with the first receipt.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -35,8 +37,10 @@ with workflow.unsafe.imports_passed_through():
         PAYLOAD_QUERY,
         PIPELINE,
         RETRY_SIGNAL,
+        RETRY_UPDATE,
         SERVICE_FOR_STATE,
         START_SIGNAL,
+        START_UPDATE,
         STATE_QUERY,
         WORKFLOW_TYPE,
         AuditRequest,
@@ -45,12 +49,19 @@ with workflow.unsafe.imports_passed_through():
         CampaignOutcome,
         CampaignPayload,
         CampaignState,
+        CarriedState,
         ContentRequest,
         FailureReason,
         LearnRequest,
+        PublicationLookup,
+        PublicationRecord,
+        PublishReceipt,
         PublishRequest,
         RadarScanRequest,
+        Refusal,
+        RetryAccepted,
         RetryRequest,
+        StartAccepted,
         StartRequest,
         StepCall,
         StepRetrySettings,
@@ -72,6 +83,12 @@ SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
 # The PUBLISH step's idempotency key no longer changes with operator retries (no second publish
 # after a publication whose answers were lost). Campaigns started before keep the old keys.
 STABLE_PUBLISH_KEY = "stable-publish-key"
+# The workflow enforces its own guarantees: PUBLISH and LEARN keyed per campaign, the publisher
+# asked when a run begins, a cancel during PUBLISH waits for its outcome, refusals decided when a
+# command arrives. Campaigns started before this change replay as they ran.
+GUARANTEES = "workflow-guarantees"
+LOOKUP_TIMEOUT = timedelta(seconds=10)
+LOGGED_REFUSALS = 5  # refused `retry` signals logged one by one per failure; then only counted
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
 
@@ -79,10 +96,16 @@ class StepFailed(Exception):
     """Internal: a step gave up or the gate closed. Always caught in `run`, never escapes."""
 
     def __init__(
-        self, reason: FailureReason, step: CampaignState, message: str, resume_at: CampaignState
+        self,
+        reason: FailureReason,
+        step: CampaignState,
+        message: str,
+        resume_at: CampaignState,
+        receipt: PublishReceipt | None = None,
     ) -> None:
         super().__init__(message)
         self.reason, self.step, self.message, self.resume_at = reason, step, message, resume_at
+        self.receipt = receipt  # ALREADY_PUBLISHED: the publisher's first receipt
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
@@ -109,6 +132,25 @@ class CampaignWorkflow:
         self._retry_request: RetryRequest | None = None  # at most one accepted, not yet resumed
         self._start_request: StartRequest | None = None
         self._sa_on_change: bool | None = None  # decided once, by the patch marker
+        self._guarantees: bool | None = None  # decided once, by the patch marker
+        self._retry_deadline: datetime | None = None  # while parked in FAILED
+        self._looked_up = False  # the publisher was asked whether this campaign was published
+        self._refusals_logged = 0  # refused retry signals logged for the current failure
+        carried = valid.carried
+        if carried is not None and self._input_problem is None:
+            if workflow.info().continued_run_id is None:
+                self._input_problem = ApplicationError(
+                    "the start input's `carried` is set by continue-as-new only; leave it out",
+                    type=FailureReason.INVALID_INPUT.value,
+                    non_retryable=True,
+                )
+            else:
+                self._payload = carried.payload
+                self._resume_at = carried.resume_at
+                self._retry_deadline = carried.retry_deadline
+                self._looked_up = carried.looked_up
+        self._ending = False  # the retry window closed: the workflow is ending
+        self._cancelling = False
         self._sa_written: dict[str, str | int | None] = {}
         self._observer = CampaignObserver(valid.notify_transitions)
 
@@ -126,23 +168,38 @@ class CampaignWorkflow:
                 type=FailureReason.INVALID_INPUT.value,
                 non_retryable=True,
             )
-        self._trace("campaign_created", {"execution_id": str(self._payload.execution_id)})
+        self._guarded()  # decided first, so no wait condition ever records the marker
+        if self._input.carried is None:
+            self._trace("campaign_created", {"execution_id": str(self._payload.execution_id)})
+        else:
+            self._trace("run_continued", {"previous_run_id": workflow.info().continued_run_id})
+        parked = self._payload.state is S.FAILED  # a continued run of a FAILED campaign
         try:
-            if not self._input.start_immediately:
+            if self._payload.state is S.IDLE and not self._input.start_immediately:
                 await self._wait_for_start()
+            if self._guarded() and not self._looked_up:
+                await self._end_if_published_before()
+                self._looked_up = True
             while True:
-                try:
-                    await self._walk_graph()
-                    self._trace("campaign_completed", {"retry_count": self._payload.retry_count})
-                    self._publish_search_attributes()
-                    await self._observer.drain()
-                    return self._outcome()
-                except StepFailed as failed:
-                    self._enter_failed(failed)
-                    if not await self._wait_for_retry():
+                if not parked:
+                    try:
+                        await self._walk_graph()
+                        self._trace(
+                            "campaign_completed", {"retry_count": self._payload.retry_count}
+                        )
                         self._publish_search_attributes()
                         await self._observer.drain()
-                        raise self._final_failure() from None
+                        return self._outcome()
+                    except StepFailed as failed:
+                        if failed.reason is FailureReason.ALREADY_PUBLISHED:
+                            await self._end_already_published(failed.receipt, failed.message)
+                        self._enter_failed(failed)
+                parked = False
+                if not await self._wait_for_retry():
+                    self._ending = True
+                    self._publish_search_attributes()
+                    await self._observer.drain()
+                    raise self._final_failure() from None
         except asyncio.CancelledError:
             self._enter_cancelled()
             self._publish_search_attributes()
@@ -212,6 +269,61 @@ class CampaignWorkflow:
                 ),
             )
 
+    # ---- one publication per campaign id ------------------------------------------------------
+
+    async def _end_if_published_before(self) -> None:
+        """Ask the publisher whether an earlier run of this campaign id published it; if so, end
+        this run with the first receipt. A failed lookup goes on: the publisher refuses a second
+        publication of a campaign itself (ALREADY_PUBLISHED at PUBLISH)."""
+        p = self._payload
+        try:
+            record: PublicationRecord = await workflow.execute_local_activity_method(
+                CampaignActivities.find_publication,
+                PublicationLookup(campaign_id=p.campaign_id),
+                start_to_close_timeout=LOOKUP_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=3),
+                summary="was this campaign published before?",
+            )
+        except (ActivityError, ApplicationError) as err:  # a local activity's may come bare
+            if is_cancelled_exception(err):
+                raise asyncio.CancelledError() from err
+            cause = err.cause if isinstance(err, ActivityError) else err
+            why = f"{cause.type}: {cause.message}" if isinstance(cause, ApplicationError) else err
+            self._trace("publication_lookup_failed", {"error": str(why)})
+            return
+        if record.receipt is not None:
+            await self._end_already_published(
+                record.receipt, "the publisher has a publication of this campaign"
+            )
+
+    async def _end_already_published(self, receipt: PublishReceipt | None, why: str) -> None:
+        """End the run: this campaign id was published before (never publish it twice)."""
+        p = self._payload
+        p.publish_receipt = receipt or p.publish_receipt
+        first = (
+            f" (publication {receipt.publication_id} at {receipt.published_at.isoformat()})"
+            if receipt
+            else ""
+        )
+        message = (
+            f"campaign {p.campaign_id} was already published{first}: a campaign id publishes "
+            f"once; start a new campaign id to publish again ({why})"
+        )
+        p.mark_failed(FailureReason.ALREADY_PUBLISHED, message, step=p.state, at=workflow.now())
+        self._ending = True
+        self._trace(
+            "already_published",
+            {"publication_id": receipt.publication_id if receipt else None, "message": message},
+        )
+        self._publish_search_attributes()
+        await self._observer.drain()
+        raise ApplicationError(
+            message,
+            self._outcome(),
+            type=FailureReason.ALREADY_PUBLISHED.value,
+            non_retryable=True,
+        )
+
     def _quality_gate(self) -> None:
         problems = gate_problems(self._payload.quality_report)
         if problems:
@@ -229,6 +341,7 @@ class CampaignWorkflow:
         p = self._payload
         p.mark_failed(failed.reason, failed.message, step=failed.step, at=workflow.now())
         self._resume_at = failed.resume_at
+        self._refusals_logged = 0
         self._trace(
             "campaign_failed",
             {
@@ -244,23 +357,26 @@ class CampaignWorkflow:
     async def _wait_for_retry(self) -> bool:
         """True when an accepted retry arrived; False when the retry window expired."""
         p = self._payload
-        deadline = workflow.now() + self._input.retry_window
+        deadline = self._retry_deadline or workflow.now() + self._input.retry_window
+        self._retry_deadline = deadline
         while True:
             self._publish_search_attributes()
             remaining = deadline - workflow.now()
             try:
                 await workflow.wait_condition(
-                    lambda: self._retry_request is not None,
+                    lambda: self._retry_request is not None or self._history_is_long(),
                     timeout=max(remaining, timedelta(seconds=1)),
                     timeout_summary="retry window",
                 )
             except TimeoutError:
                 self._trace("retry_window_expired", {"retry_window": str(self._input.retry_window)})
                 return False
+            if self._retry_request is None:
+                await self._continue_as_new(lambda: self._retry_request is not None)
             request = self._retry_request
             assert request is not None
             self._retry_request = None
-            if not p.can_retry():
+            if not p.can_retry():  # only a legacy `retry` signal gets here (see `retry`)
                 self._trace(
                     "retry_refused",
                     {
@@ -272,6 +388,7 @@ class CampaignWorkflow:
             p.retry_count += 1
             failed = p.failure
             p.failure = None
+            self._retry_deadline = None
             self._trace(
                 "retry_accepted",
                 {
@@ -296,35 +413,104 @@ class CampaignWorkflow:
         )
 
     def _enter_cancelled(self) -> None:
+        self._cancelling = True
         p = self._payload
         step = p.state if p.state is not S.FAILED else (p.failure.step if p.failure else p.state)
         p.mark_failed(FailureReason.CANCELLED, "cancelled by request", step=step, at=workflow.now())
-        self._trace("campaign_cancelled", {"step": step.value})
+        self._trace(
+            "campaign_cancelled", {"step": step.value, "published": p.publish_receipt is not None}
+        )
 
     # ---- signals and queries -----------------------------------------------------------------
+
+    # The updates answer the caller (accepted, or refused with a typed reason and nothing in
+    # history); the signals serve `temporal workflow signal` and batch operations. Both share
+    # one rule (`_retry_refusal`, `_start_refusal`) and one way in (the request slots).
+
+    @workflow.update(name=RETRY_UPDATE)
+    def request_retry(self, request: RetryRequest | None = None) -> RetryAccepted:
+        p = self._payload
+        self._retry_request = request or RetryRequest()
+        assert p.failure is not None  # the validator checked the campaign is FAILED
+        return RetryAccepted(
+            campaign_id=p.campaign_id,
+            retry_count=p.retry_count + 1,
+            retries_left=p.max_retries - p.retry_count - 1,
+            resume_at=self._resume_at,
+            retried_failure=p.failure.reason,
+        )
+
+    @request_retry.validator
+    def _validate_retry(self, request: RetryRequest | None = None) -> None:
+        refusal = self._retry_refusal()
+        if refusal is not None:
+            raise ApplicationError(refusal[1], type=refusal[0].value, non_retryable=True)
+
+    @workflow.update(name=START_UPDATE)
+    def request_start(self, request: StartRequest | None = None) -> StartAccepted:
+        self._start_request = request or StartRequest()
+        return StartAccepted(campaign_id=self._payload.campaign_id)
+
+    @request_start.validator
+    def _validate_start(self, request: StartRequest | None = None) -> None:
+        refusal = self._start_refusal()
+        if refusal is not None:
+            raise ApplicationError(refusal[1], type=refusal[0].value, non_retryable=True)
 
     @workflow.signal(name=RETRY_SIGNAL)
     def retry(self, request: RetryRequest | object = None, *extra: object) -> None:
         valid = _signal_model(RetryRequest, RETRY_SIGNAL, request, extra)
         if valid is None:
             return
-        why = None
-        if self._payload.state is not S.FAILED:
-            why = f"campaign is {self._payload.state}, not FAILED"
-        elif self._retry_request is not None:
-            # One resume per failure: a second retry for the same failure does not carry over
-            # to a later one.
-            why = "a retry of this failure was already accepted"
-        if why is not None:
-            self._trace("retry_refused", {"requested_by": valid.requested_by, "why": why})
+        refusal = self._retry_refusal()
+        if refusal is not None and refusal[0] is Refusal.NO_RETRIES_LEFT and not self._guarded():
+            refusal = None  # campaigns started before GUARANTEES refuse it in _wait_for_retry
+        if refusal is not None:
+            details = {"requested_by": valid.requested_by, "why": refusal[1]}
+            if self._guarded():
+                if self._refusals_logged >= LOGGED_REFUSALS:
+                    self._payload.unlogged_refusals += 1  # the log stays bounded
+                    return
+                self._refusals_logged += 1
+                details["refusal"] = refusal[0].value
+            self._trace("retry_refused", details)
             return
         self._retry_request = valid
 
     @workflow.signal(name=START_SIGNAL)
     def start(self, request: StartRequest | object = None, *extra: object) -> None:
         valid = _signal_model(StartRequest, START_SIGNAL, request, extra)
-        if valid is not None and self._start_request is None:
+        if valid is not None and self._start_refusal() is None:
             self._start_request = valid
+
+    def _retry_refusal(self) -> tuple[Refusal, str] | None:
+        """Why a retry is refused now, or None when it is accepted."""
+        p = self._payload
+        if self._cancelling:
+            return Refusal.CANCELLED, "the campaign is being cancelled"
+        if self._ending:
+            return Refusal.RETRY_WINDOW_OVER, "the campaign is ending"
+        if p.state is not S.FAILED:
+            return Refusal.NOT_FAILED, f"campaign is {p.state}, not FAILED: nothing to retry"
+        if self._retry_request is not None:
+            # One resume per failure: nothing carries over to a later one.
+            return Refusal.RETRY_PENDING, "a retry of this failure was already accepted"
+        if self._retry_deadline is not None and workflow.now() >= self._retry_deadline:
+            return Refusal.RETRY_WINDOW_OVER, (
+                f"the retry window ({self._input.retry_window}) is over: the campaign is ending"
+            )
+        if not p.can_retry():
+            return Refusal.NO_RETRIES_LEFT, f"max_retries ({p.max_retries}) reached"
+        return None
+
+    def _start_refusal(self) -> tuple[Refusal, str] | None:
+        if self._cancelling:
+            return Refusal.CANCELLED, "the campaign is being cancelled"
+        if self._input.start_immediately or self._start_request is not None:
+            return Refusal.ALREADY_STARTED, (
+                f"campaign is already started (state {self._payload.state})"
+            )
+        return None
 
     @workflow.query(name=STATE_QUERY)
     def state(self) -> CampaignState:
@@ -338,9 +524,41 @@ class CampaignWorkflow:
 
     async def _wait_for_start(self) -> None:
         self._publish_search_attributes()
-        await workflow.wait_condition(lambda: self._start_request is not None)
-        assert self._start_request is not None
+        while self._start_request is None:
+            await workflow.wait_condition(
+                lambda: self._start_request is not None or self._history_is_long()
+            )
+            if self._start_request is None:
+                await self._continue_as_new(lambda: self._start_request is not None)
         self._trace("campaign_started", {"requested_by": self._start_request.requested_by})
+
+    def _history_is_long(self) -> bool:
+        """Time to continue as new (only checked while parked, and only for guarded runs)."""
+        if not self._guarded():
+            return False
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._input.continue_as_new_after_events
+        )
+
+    async def _continue_as_new(self, taken: Callable[[], bool]) -> None:
+        """Hand the campaign to a fresh run of the same workflow id, with its state carried.
+        Returns (no continue-as-new) when the awaited command was accepted meanwhile."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._observer.drain()
+        if taken():
+            return
+        self._trace(
+            "continued_as_new", {"history_events": workflow.info().get_current_history_length()}
+        )
+        carried = CarriedState(
+            payload=self._payload,
+            resume_at=self._resume_at,
+            retry_deadline=self._retry_deadline,
+            looked_up=self._looked_up,
+        )
+        workflow.continue_as_new(self._input.model_copy(update={"carried": carried}))
 
     def _due(self, state: CampaignState) -> bool:
         return PIPELINE.index(state) >= PIPELINE.index(self._resume_at)
@@ -362,7 +580,8 @@ class CampaignWorkflow:
             idempotency_key=self._idempotency_key(state), request=request
         )
         try:
-            result = await workflow.execute_activity_method(
+            result = await self._run_activity(
+                state,
                 activity,
                 call,
                 start_to_close_timeout=policy.start_to_close_timeout,
@@ -381,21 +600,57 @@ class CampaignWorkflow:
             if is_cancelled_exception(err):
                 raise asyncio.CancelledError() from err
             reason, message = _classify(err)
-            raise StepFailed(reason, state, message, resume_at=state) from err
+            receipt = _first_receipt(err) if reason is FailureReason.ALREADY_PUBLISHED else None
+            raise StepFailed(reason, state, message, resume_at=state, receipt=receipt) from err
         self._trace(
             "step_completed",
             {"service": SERVICE_FOR_STATE[state].value, "artifact_id": str(result.artifact_id)},  # type: ignore[attr-defined]
         )
         return result
 
+    async def _run_activity(
+        self, state: CampaignState, activity: Callable[[Any, Any], Awaitable[ResultT]],
+        call: StepCall[BaseModel], **options: Any,
+    ) -> ResultT:  # fmt: skip
+        """The step's activity. A cancel during PUBLISH does not abandon the call: the workflow
+        waits for its outcome, logs whether the publication happened, then ends cancelled."""
+        if state is not S.PUBLISH or not self._guarded():
+            return await workflow.execute_activity_method(activity, call, **options)
+        publishing = asyncio.ensure_future(
+            workflow.execute_activity_method(activity, call, **options)
+        )
+        try:
+            return await asyncio.shield(publishing)
+        except asyncio.CancelledError:
+            self._trace("cancel_requested_during_publish")
+            try:
+                receipt = await publishing
+            except ActivityError as err:
+                self._trace("publication_outcome", {"published": False, "error": str(err.cause)})
+            else:
+                self._payload.publish_receipt = receipt
+                self._trace(
+                    "publication_outcome",
+                    {"published": True, "publication_id": receipt.publication_id},
+                )
+            raise
+
     def _idempotency_key(self, state: CampaignState) -> str:
-        """Same for every Temporal retry of a step; new for each operator retry of the campaign,
-        except PUBLISH: an operator retry resumes there with the same request, and a publication
-        whose answers were all lost must be answered from the publisher's record, not repeated."""
+        """Same for every Temporal retry of a step. RADAR_SCAN to QUALITY_AUDIT: new for each
+        run and each operator retry (their answers may change, nothing is lost by asking again).
+        PUBLISH and LEARN: one key per campaign id, for every run and retry: a publication (or
+        the record of its outcome) happens once, and a lost answer comes back from the record."""
         p = self._payload
+        if state in (S.PUBLISH, S.LEARN) and self._guarded():
+            return f"{p.campaign_id}:{state.value}"
         if state is S.PUBLISH and workflow.patched(STABLE_PUBLISH_KEY):
             return f"{p.campaign_id}:{p.execution_id}:{state.value}"
         return f"{p.campaign_id}:{p.execution_id}:{state.value}:r{p.retry_count}"
+
+    def _guarded(self) -> bool:
+        if self._guarantees is None:
+            self._guarantees = workflow.patched(GUARANTEES)
+        return self._guarantees
 
     def _trace(self, action: str, details: dict[str, Any] | None = None) -> None:
         p = self._payload
@@ -525,6 +780,16 @@ def _classify(err: ActivityError) -> tuple[FailureReason, str]:
             f"activity timed out ({cause.type.name if cause.type else 'unknown'})",
         )
     return FailureReason.INTERNAL_ERROR, f"{type(cause).__name__}: {cause}"
+
+
+def _first_receipt(err: ActivityError) -> PublishReceipt | None:
+    """The receipt an ALREADY_PUBLISHED refusal carries as its details, when it is valid."""
+    cause = err.cause
+    details = cause.details if isinstance(cause, ApplicationError) else ()
+    try:
+        return PublishReceipt.model_validate(details[0]) if details else None
+    except ValidationError:
+        return None
 
 
 def _have(artifact: ResultT | None) -> ResultT:

@@ -36,14 +36,16 @@ def current_details(p: CampaignPayload) -> str:
         workflow_id = workflow_id_for(p.campaign_id)
         if failure.reason is FailureReason.CANCELLED:
             lines.append("Cancelled by request: the campaign is ending.")
+        elif failure.reason is FailureReason.ALREADY_PUBLISHED:
+            lines.append("This campaign id was published by an earlier run: this run ends.")
         elif p.can_retry():
             lines += [
                 f"**How to retry** ({p.max_retries - p.retry_count} left; it resumes at the "
                 "step that failed):",
                 "",
                 f"- `campaign retry {p.campaign_id}`",
-                f"- `temporal workflow signal --workflow-id {workflow_id} --name retry "
-                """--input '{"requested_by": "you"}'`""",
+                f"- `temporal workflow update execute --workflow-id {workflow_id} "
+                """--name request_retry --input '{"requested_by": "you"}'`""",
             ]
         else:
             lines.append(
@@ -53,7 +55,10 @@ def current_details(p: CampaignPayload) -> str:
     elif p.state is CampaignState.LEARN and p.publish_receipt is not None:
         lines += ["", f"Published as `{p.publish_receipt.publication_id}`."]
     elif p.state is CampaignState.IDLE:
-        lines += ["", "Waiting in IDLE for a `start` signal."]
+        lines += [
+            "",
+            f"Waiting in IDLE: `campaign start {p.campaign_id}`, or the `request_start` update.",
+        ]
     lines += ["", "**Latest log entries**", ""]
     lines += [_entry(e) for e in p.execution_log[-LOG_ENTRIES:]]
     return "\n".join(lines)

@@ -4,11 +4,15 @@
   the steps), which log_setup renders with workflow_id, run_id and attempt;
 - metrics through `workflow.metric_meter()` (replay-safe; a no-op without a metrics runtime):
   campaign_failures_total, campaign_operator_retries_total, campaign_outcomes_total;
-- for campaigns started with `notify_transitions`, a TransitionEvent per state change, delivered
-  in order by the `notify_transition` activity (with retries) to the worker's webhook.
+- for campaigns started with `notify_transitions`, a TransitionEvent per state change, handed
+  in order to the webhook outbox by the `enqueue_transition` activity (signal-with-start of the
+  endpoint's WebhookNotifierWorkflow, which delivers it: workflows/webhook_notifier.py). The
+  campaign waits for the hand-over only, never for the webhook.
 
-Without `notify_transitions` this adds no command to the history: campaigns keep exactly the
-command sequence they had before webhooks existed.
+Campaigns started before the outbox (no WEBHOOK_OUTBOX marker in their history) keep
+delivering with `notify_transition` from the campaign itself, as they ran. Without
+`notify_transitions` this adds no command to the history (not even the patch marker):
+campaigns keep exactly the command sequence they had before webhooks existed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities import CampaignActivities
     from activities.webhook import WEBHOOK_REJECTED
+    from activities.webhook_outbox import WebhookOutbox
     from contracts import CampaignPayload, TraceEntry
     from contracts.events import TRANSITION_ACTIONS, TransitionEvent
 
@@ -32,6 +37,16 @@ INFO_ACTIONS = frozenset(
     {"campaign_failed", "retry_accepted", "retry_refused", "campaign_completed",
      "retry_window_expired", "campaign_cancelled"}
 )  # fmt: skip
+# New runs hand events to the outbox; runs recorded before it deliver them themselves.
+WEBHOOK_OUTBOX = "webhook-outbox"
+# The hand-over only involves Temporal: retried until it succeeds.
+ENQUEUE_TIMEOUT = timedelta(seconds=10)
+ENQUEUE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+# The path of runs recorded before the outbox.
 WEBHOOK_TIMEOUT = timedelta(seconds=30)
 WEBHOOK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -47,6 +62,7 @@ class CampaignObserver:
         self._notify = notify_transitions
         self._queue: deque[TransitionEvent] = deque()
         self._pump: asyncio.Task[None] | None = None
+        self._outbox: bool | None = None  # decided once, at the first event, by the patch
 
     def on_trace(self, payload: CampaignPayload, entry: TraceEntry) -> None:
         action = entry.action
@@ -70,7 +86,8 @@ class CampaignObserver:
             self._publish(payload, entry)
 
     async def drain(self) -> None:
-        """Wait until every event published so far is delivered (or given up on)."""
+        """Wait until every event published so far is handed to the outbox (runs recorded
+        before the outbox: delivered or given up on)."""
         if self._pump is None:
             return
         await workflow.wait_condition(lambda: not self._queue)
@@ -120,8 +137,30 @@ class CampaignObserver:
                 details=entry.details,
             )
         )
+        if self._outbox is None:
+            self._outbox = workflow.patched(WEBHOOK_OUTBOX)
         if self._pump is None:
-            self._pump = asyncio.create_task(self._deliver_in_order())
+            pump = self._hand_over_in_order() if self._outbox else self._deliver_in_order()
+            self._pump = asyncio.create_task(pump)
+
+    async def _hand_over_in_order(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self._queue))
+            event = self._queue[0]
+            try:
+                await workflow.execute_activity_method(
+                    WebhookOutbox.enqueue_transition,
+                    event,
+                    start_to_close_timeout=ENQUEUE_TIMEOUT,
+                    retry_policy=ENQUEUE_RETRY,
+                    summary=f"outbox {event.type} ({event.state})",
+                )
+            except ActivityError as err:
+                workflow.logger.warning(
+                    "transition event not handed to the outbox",
+                    extra={"fields": {"event_id": event.event_id, "error": str(err.cause)}},
+                )
+            self._queue.popleft()
 
     async def _deliver_in_order(self) -> None:
         while True:

@@ -206,8 +206,9 @@ def render() -> str:
         "## Worker, starter CLI and demo (`CAMPAIGN_`)",
         "",
         "The starter reads `CAMPAIGN_TASK_QUEUE`, `CAMPAIGN_ENCRYPTION_KEYS`, "
-        "`CAMPAIGN_TRACING` and `CAMPAIGN_WEBHOOK_URL` (to set notify_transitions); the worker "
-        "reads all of them.",
+        "`CAMPAIGN_TRACING`, `CAMPAIGN_WEBHOOK_URL` (to set notify_transitions) and "
+        "`CAMPAIGN_RETRY_BATCH_RPS` (for `retry --all-failed`); the worker reads all of them "
+        "but the last.",
         "",
         table(header, _code(settings_rows(Settings))),
         "",

@@ -94,9 +94,13 @@ async def run_demo(client: Client, task_queue: str, ui_url: str | None) -> list[
     parked = await campaign_payload(client, second.id)
     assert parked.failure is not None
     print(f"   -> parked in FAILED: {parked.failure.reason}: {parked.failure.message}")
-    print("   operator sends the `retry` signal ...")
-    await retry_campaign(
+    answer = await retry_campaign(
         client, second.id, RetryRequest(requested_by="demo", reason="copy revised by the audit")
+    )
+    print(
+        f"   operator asks for a retry (the `request_retry` update): accepted, retry "
+        f"{answer.retry_count} of {answer.retry_count + answer.retries_left}, resumes at "
+        f"{answer.resume_at} ..."
     )
     await asyncio.wait_for(second.result(), STEP_TIMEOUT)
     results.append(await campaign_payload(client, second.id))

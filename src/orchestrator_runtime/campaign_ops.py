@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from temporalio.api.batch.v1 import BatchOperationSignal
@@ -15,6 +15,7 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import BatchOperationState
 from temporalio.api.workflowservice.v1 import (
     DescribeBatchOperationRequest,
+    GetSystemInfoRequest,
     StartBatchOperationRequest,
 )
 from temporalio.client import (
@@ -23,23 +24,28 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import (
     PAYLOAD_QUERY,
     RETRY_SIGNAL,
-    START_SIGNAL,
-    STATE_QUERY,
+    RETRY_UPDATE,
+    START_UPDATE,
     WORKFLOW_TYPE,
     CampaignInput,
     CampaignOutcome,
     CampaignPayload,
     CampaignState,
     FailureReason,
+    Refusal,
+    RetryAccepted,
     RetryRequest,
+    StartAccepted,
     StartRequest,
     workflow_id_for,
 )
@@ -49,8 +55,9 @@ from workflows import search_attributes as sa
 # A published campaign can never be started again (no second publish); one that ended FAILED,
 # cancelled or terminated can be started afresh under the same id.
 ID_REUSE_POLICY = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
-# retry_campaign's second look, which needs a worker: without one, refuse after this long.
-STATE_QUERY_TIMEOUT = timedelta(seconds=5)
+# An update needs a worker to answer it: without one, give up waiting after this long.
+UPDATE_TIMEOUT = timedelta(seconds=10)
+AnswerT = TypeVar("AnswerT", RetryAccepted, StartAccepted)
 
 
 class CampaignError(RuntimeError):
@@ -65,20 +72,25 @@ class CampaignConflictError(CampaignError):
     """The campaign exists, but its state refuses the request (HTTP 409)."""
 
 
-class NotRetryableError(CampaignConflictError):
-    pass
-
-
 class CampaignExistsError(CampaignConflictError):
     """A start for a campaign id that already has a workflow."""
 
 
-class AlreadyStartedError(CampaignConflictError):
-    """A `start` signal for a campaign that is already past IDLE."""
-
-
 class CampaignClosedError(CampaignConflictError):
     """The campaign's workflow has ended: it takes no more signals."""
+
+
+class CommandRefused(CampaignConflictError):
+    """The workflow refused a command (the update's failure type), or, once the workflow has
+    closed, the client did (CAMPAIGN_ENDED). `reason` is the workflow's own words."""
+
+    def __init__(self, refusal: Refusal, workflow_id: str, command: str, reason: str) -> None:
+        super().__init__(f"campaign {workflow_id} refused the {command}: {reason} ({refusal})")
+        self.refusal, self.workflow_id, self.reason = refusal, workflow_id, reason
+
+
+class NoWorkerError(CampaignError):
+    """No worker answered an update in time (HTTP 504)."""
 
 
 def workflow_id_from_ref(ref: str) -> str:
@@ -204,29 +216,61 @@ async def campaign_payload(
     return payload
 
 
-async def retry_campaign(client: Client, ref: str, request: RetryRequest) -> CampaignStatus:
-    """Signal `retry`, after checking the campaign is open and parked in FAILED."""
-    status = await campaign_status(client, ref)
-    if not status.running:
-        raise NotRetryableError(
-            f"campaign {status.workflow_id} is closed ({status.execution_status}, state "
-            f"{status.state}); start it again instead"
+async def retry_campaign(
+    client: Client, ref: str, request: RetryRequest, *, rpc_timeout: timedelta = UPDATE_TIMEOUT
+) -> RetryAccepted:
+    """Ask the workflow to retry (the `request_retry` update): its answer, or CommandRefused."""
+    return await _update(client, ref, RETRY_UPDATE, "retry", request, RetryAccepted, rpc_timeout)
+
+
+async def _update(
+    client: Client,
+    ref: str,
+    update: str,
+    command: str,
+    request: RetryRequest | StartRequest,
+    answer: type[AnswerT],
+    rpc_timeout: timedelta,
+) -> AnswerT:
+    """One update, its refusals and failures each turned into one clear error."""
+    workflow_id = workflow_id_from_ref(ref)
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        result: AnswerT = await handle.execute_update(
+            update, request, result_type=answer, rpc_timeout=rpc_timeout
         )
-    handle = client.get_workflow_handle(status.workflow_id)
-    state = status.state
-    if state is not CampaignState.FAILED:
-        # The search attribute trails the workflow by the workflow task in flight (the one that
-        # parks it, say): before refusing, ask the workflow itself.
-        with contextlib.suppress(RPCError, WorkflowQueryFailedError):
-            state = await handle.query(
-                STATE_QUERY, result_type=CampaignState, rpc_timeout=STATE_QUERY_TIMEOUT
-            )
-    if state is not CampaignState.FAILED:
-        raise NotRetryableError(
-            f"campaign {status.workflow_id} is {state}, not FAILED: nothing to retry"
-        )
-    await handle.signal(RETRY_SIGNAL, request)
-    return status
+        return result
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type in Refusal.__members__:
+            refusal = Refusal(str(cause.type))
+            raise CommandRefused(refusal, workflow_id, command, cause.message) from None
+        raise CampaignConflictError(
+            f"campaign {workflow_id} did not take the {command}: {cause}"
+        ) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise NoWorkerError(
+            f"no worker answered the {command} of campaign {workflow_id} within "
+            f"{rpc_timeout.total_seconds():g}s: it may still be applied when a worker picks it "
+            f"up (see `campaign status {workflow_id}`)"
+        ) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    # NOT_FOUND: no such workflow (UnknownCampaignError), or it has closed.
+    status = await campaign_status(client, workflow_id)
+    if status.running:
+        raise CampaignConflictError(f"campaign {workflow_id}: the server did not find it running")
+    raise CommandRefused(Refusal.CAMPAIGN_ENDED, workflow_id, command, _ended(status))
+
+
+def _ended(status: CampaignStatus) -> str:
+    how = status.execution_status + (f", state {status.state}" if status.state else "")
+    published = status.execution_status == WorkflowExecutionStatus.COMPLETED.name or (
+        status.failure_reason == FailureReason.ALREADY_PUBLISHED.value
+    )
+    again = "start a new campaign id" if published else "start it again, or a new campaign id"
+    return f"it has ended ({how}): {again}"
 
 
 # ---- visibility: find campaigns by state, reason, execution status ---------------------------
@@ -286,23 +330,11 @@ async def count_campaigns(client: Client, query: str) -> int:
 
 
 async def send_start(
-    client: Client, ref: str, request: StartRequest, *, rpc_timeout: timedelta | None = None
-) -> CampaignStatus:
-    """Signal `start` to a campaign created with start_immediately=False and still in IDLE."""
-    status = await campaign_status(client, ref)
-    if not status.running:
-        raise CampaignClosedError(
-            f"campaign {status.workflow_id} has ended ({status.execution_status}): "
-            "it cannot be started"
-        )
-    payload = await campaign_payload(client, status.workflow_id, rpc_timeout=rpc_timeout)
-    started = any(entry.action == "campaign_started" for entry in payload.execution_log)
-    if payload.state is not CampaignState.IDLE or started:
-        raise AlreadyStartedError(
-            f"campaign {status.workflow_id} is already started (state {payload.state})"
-        )
-    await client.get_workflow_handle(status.workflow_id).signal(START_SIGNAL, request)
-    return status
+    client: Client, ref: str, request: StartRequest, *, rpc_timeout: timedelta = UPDATE_TIMEOUT
+) -> StartAccepted:
+    """Ask a campaign created with start_immediately=False to start (the `request_start`
+    update): its answer, or CommandRefused."""
+    return await _update(client, ref, START_UPDATE, "start", request, StartAccepted, rpc_timeout)
 
 
 async def cancel_campaign(client: Client, ref: str) -> CampaignStatus:
@@ -324,11 +356,15 @@ async def cancel_campaign(client: Client, ref: str) -> CampaignStatus:
 class BulkRetryResult:
     query: str
     matched: int
-    signalled: int
-    failed: int
-    method: str  # "batch" (a server-side batch operation) or "one-by-one"
+    signalled: int  # delivered: signals the server took, or updates the workflows answered
+    failed: int  # not delivered
+    method: str  # "batch" (a server-side batch operation), "one-by-one" (an update each), "none"
     job_id: str | None = None
     note: str | None = None
+    rate: float = 0.0  # the operations per second asked for
+    accepted: int = 0
+    refused: dict[str, int] = field(default_factory=dict)  # Refusal (or the log's why) -> count
+    unanswered: int = 0  # delivered, but no answer was read back in time
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -339,6 +375,10 @@ class BulkRetryResult:
             "method": self.method,
             "job_id": self.job_id,
             "note": self.note,
+            "rate": self.rate,
+            "accepted": self.accepted,
+            "refused": dict(self.refused),
+            "unanswered": self.unanswered,
         }
 
 
@@ -349,6 +389,10 @@ _BATCH_UNAVAILABLE = (
     RPCStatusCode.FAILED_PRECONDITION,
     RPCStatusCode.RESOURCE_EXHAUSTED,
 )
+# From 1.29 the server paces a batch by its dynamic config `worker.batcherRPS` (default 50) and
+# ignores the request's max_operations_per_second (temporalio/temporal#8081).
+_RATE_IGNORED_FROM = (1, 29)
+DEFAULT_RETRY_RATE = 50.0
 
 
 async def retry_all_failed(
@@ -358,36 +402,49 @@ async def retry_all_failed(
     task_queue: str | None = None,
     failure_reasons: Sequence[FailureReason] = (),
     one_by_one: bool = False,
+    rate: float = DEFAULT_RETRY_RATE,
     wait_seconds: float = 60.0,
+    answer_seconds: float = 30.0,
     concurrency: int = 20,
 ) -> BulkRetryResult:
-    """Signal `retry` to every running campaign parked in FAILED (optionally only some reasons).
+    """Retry every running campaign parked in FAILED (optionally only some reasons).
 
-    Uses one server-side batch signal operation chosen by a visibility query, and waits for it to
-    finish. Where the server has no batch operations (or `one_by_one`), lists the campaigns and
-    signals each. Campaigns with no retries left log `retry_refused` and stay FAILED."""
+    Sends one server-side batch `retry` signal chosen by a visibility query (at most `rate` a
+    second), waits for it to finish, then reads each campaign's log for the workflow's answer
+    (accepted, or refused and why). Where the server has no batch operations (or `one_by_one`),
+    sends each campaign the `request_retry` update instead, at most `rate` a second, and gets
+    each answer directly."""
     query = visibility_query(
         states=[CampaignState.FAILED],
         execution_statuses=[WorkflowExecutionStatus.RUNNING],
         failure_reasons=failure_reasons,
         task_queue=task_queue,
     )
-    matched = await count_campaigns(client, query)
-    if matched == 0:
+    targets = [s.workflow_id for s in await list_campaigns(client, query, limit=None)]
+    if not targets:
         return BulkRetryResult(query, 0, 0, 0, "none")
     note = None
     if not one_by_one:
         try:
-            return await _batch_signal(client, query, matched, request, wait_seconds)
+            return await _batch_signal(
+                client, query, targets, request, rate, wait_seconds, answer_seconds, concurrency
+            )
         except RPCError as err:
             if err.status not in _BATCH_UNAVAILABLE:
                 raise
             note = f"batch operation refused by the server ({err.status.name}: {err.message})"
-    return await _signal_each(client, query, request, concurrency, note)
+    return await _update_each(client, query, targets, request, rate, concurrency, note)
 
 
 async def _batch_signal(
-    client: Client, query: str, matched: int, request: RetryRequest, wait_seconds: float
+    client: Client,
+    query: str,
+    targets: list[str],
+    request: RetryRequest,
+    rate: float,
+    wait_seconds: float,
+    answer_seconds: float,
+    concurrency: int,
 ) -> BulkRetryResult:
     job_id = f"retry-all-failed-{uuid4()}"
     payloads = await client.data_converter.encode([request])
@@ -397,6 +454,7 @@ async def _batch_signal(
             job_id=job_id,
             visibility_query=query,
             reason=f"campaign retry --all-failed by {request.requested_by}",
+            max_operations_per_second=rate,
             signal_operation=BatchOperationSignal(
                 signal=RETRY_SIGNAL,
                 input=Payloads(payloads=payloads),
@@ -404,6 +462,7 @@ async def _batch_signal(
             ),
         )
     )
+    notes = [await _rate_note(client, rate)]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     while True:
@@ -413,39 +472,112 @@ async def _batch_signal(
         if desc.state != BatchOperationState.BATCH_OPERATION_STATE_RUNNING:
             break
         if loop.time() > deadline:
-            return BulkRetryResult(
-                query, matched, desc.complete_operation_count, desc.failure_operation_count,
-                "batch", job_id, f"still running after {wait_seconds:.0f}s",
-            )  # fmt: skip
+            notes.append(f"still running after {wait_seconds:.0f}s")
+            break
         await asyncio.sleep(0.2)
-    note = None
     if desc.state == BatchOperationState.BATCH_OPERATION_STATE_FAILED:
-        note = "the batch operation failed; see `temporal batch describe --job-id " + job_id + "`"
+        notes.append(
+            "the batch operation failed; see `temporal batch describe --job-id " + job_id + "`"
+        )
+    answers = await _read_answers(
+        client, targets, desc.start_time.ToDatetime(), request.requested_by,
+        answer_seconds, concurrency,
+    )  # fmt: skip
+    refused = Counter(a for a in answers if a not in (_ACCEPTED, None))
     return BulkRetryResult(
-        query, matched, desc.complete_operation_count, desc.failure_operation_count,
-        "batch", job_id, note,
+        query, len(targets), desc.complete_operation_count, desc.failure_operation_count,
+        "batch", job_id, "; ".join(n for n in notes if n) or None, rate,
+        accepted=answers.count(_ACCEPTED), refused=dict(refused), unanswered=answers.count(None),
     )  # fmt: skip
 
 
-async def _signal_each(
-    client: Client, query: str, request: RetryRequest, concurrency: int, note: str | None
-) -> BulkRetryResult:
-    targets = [s.workflow_id async for s in _iter_ids(client, query)]
-    gate = asyncio.Semaphore(max(1, concurrency))
+async def _rate_note(client: Client, rate: float) -> str | None:
+    """Say so when the server ignores the rate asked for (its version says whether)."""
+    try:
+        info = await client.workflow_service.get_system_info(GetSystemInfoRequest())
+        version = tuple(int(n) for n in info.server_version.split(".")[:2])
+    except (RPCError, ValueError):
+        return None
+    if version < _RATE_IGNORED_FROM:
+        return None
+    return (
+        f"this server ({info.server_version}) paces batch operations by its own "
+        f"worker.batcherRPS setting (default 50/s), not by the {rate:g}/s asked for"
+    )
 
-    async def signal(workflow_id: str) -> bool:
+
+_ACCEPTED = "accepted"
+
+
+async def _read_answers(
+    client: Client,
+    targets: list[str],
+    since: datetime,
+    requested_by: str,
+    answer_seconds: float,
+    concurrency: int,
+) -> list[str | None]:
+    """Per campaign, the workflow's answer to the batch signal, from its execution log: the
+    first retry_accepted / retry_refused entry by `requested_by` since the batch began (its
+    Refusal, or its `why` for campaigns started before refusals were typed); None if none
+    appeared within answer_seconds (or no worker answered the query)."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + answer_seconds
+    since = since.replace(tzinfo=since.tzinfo or UTC)
+
+    async def answer(workflow_id: str) -> str | None:
+        handle = client.get_workflow_handle(workflow_id)
+        async with gate:
+            while True:
+                try:
+                    payload: CampaignPayload = await handle.query(
+                        PAYLOAD_QUERY, result_type=CampaignPayload, rpc_timeout=UPDATE_TIMEOUT
+                    )
+                except (RPCError, WorkflowQueryFailedError):
+                    return None
+                for entry in payload.execution_log:
+                    if entry.at < since or entry.details.get("requested_by") != requested_by:
+                        continue
+                    if entry.action == "retry_accepted":
+                        return _ACCEPTED
+                    if entry.action == "retry_refused":
+                        return str(entry.details.get("refusal") or entry.details.get("why"))
+                if loop.time() > deadline:
+                    return None
+                await asyncio.sleep(0.2)
+
+    return list(await asyncio.gather(*(answer(w) for w in targets)))
+
+
+async def _update_each(
+    client: Client,
+    query: str,
+    targets: list[str],
+    request: RetryRequest,
+    rate: float,
+    concurrency: int,
+    note: str | None,
+) -> BulkRetryResult:
+    gate = asyncio.Semaphore(max(1, concurrency))
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+
+    async def retry(i: int, workflow_id: str) -> str | None:
+        await asyncio.sleep(max(0.0, began + i / rate - loop.time()))  # at most `rate` a second
         async with gate:
             try:
-                await client.get_workflow_handle(workflow_id).signal(RETRY_SIGNAL, request)
-            except RPCError:
-                return False  # ended meanwhile, or the server refused it
-            return True
+                await retry_campaign(client, workflow_id, request)
+            except CommandRefused as refused:
+                return refused.refusal.value
+            except (NoWorkerError, UnknownCampaignError, CampaignConflictError, RPCError):
+                return None  # not answered: no worker, or the server refused the call
+            return _ACCEPTED
 
-    results = await asyncio.gather(*(signal(w) for w in targets))
-    ok = sum(results)
-    return BulkRetryResult(query, len(targets), ok, len(targets) - ok, "one-by-one", None, note)
-
-
-async def _iter_ids(client: Client, query: str) -> AsyncIterator[CampaignStatus]:
-    async for execution in client.list_workflows(query):
-        yield _status_of(execution)
+    answers = await asyncio.gather(*(retry(i, w) for i, w in enumerate(targets)))
+    refused = Counter(a for a in answers if a not in (_ACCEPTED, None))
+    delivered = len(targets) - answers.count(None)
+    return BulkRetryResult(
+        query, len(targets), delivered, len(targets) - delivered, "one-by-one", None, note, rate,
+        accepted=answers.count(_ACCEPTED), refused=dict(refused), unanswered=0,
+    )  # fmt: skip

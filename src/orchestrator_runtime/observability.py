@@ -9,8 +9,11 @@ Metrics (CAMPAIGN_METRICS_PORT): one Temporal `Runtime` exports both Temporal's 
     campaign_failures_total{step,reason}           campaigns parked in FAILED          (workflow)
     campaign_operator_retries_total{}              accepted `retry` signals            (workflow)
     campaign_outcomes_total{outcome,reason}        published / failed / cancelled      (workflow)
+    campaign_webhook_backlog{notifier}             events a webhook notifier holds     (workflow)
 
-The workflow-side metrics are recorded by workflows/observer.py with `workflow.metric_meter()`.
+The workflow-side metrics are recorded by workflows/observer.py (and the backlog gauge by
+workflows/webhook_notifier.py) with `workflow.metric_meter()`. Failed webhook attempts are
+campaign_step_*{step="notify_transition"}, like any other activity's.
 
 Tracing (CAMPAIGN_TRACING=console|otlp, needs the `otel` extra): Temporal's TracingInterceptor
 on the client (so on the worker too), and the shared httpx client instrumented, so each

@@ -70,6 +70,15 @@ class Settings(BaseSettings):
         "(docs/performance.md); only for code that has passed the (sandboxed) test suite.",
     )
 
+    # The CLI's `campaign retry --all-failed`.
+    retry_batch_rps: float = Field(
+        default=50.0,
+        gt=0,
+        le=10_000,
+        description="Retries per second asked of the batch signal (max_operations_per_second; "
+        "servers from 1.29 apply their own worker.batcherRPS instead) and of --one-by-one.",
+    )
+
     # Logging.
     log_format: Literal["json", "console"] = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -11,10 +11,11 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import CampaignActivities
+from activities.webhook_outbox import WebhookOutbox
 from orchestrator_runtime.observability import worker_interceptors
 from orchestrator_runtime.settings import Settings
 from orchestrator_runtime.workflow_code_cache import share_workflow_code
-from workflows import CampaignWorkflow
+from workflows import CampaignWorkflow, WebhookNotifierWorkflow
 
 # Our contracts and pydantic are deterministic and side-effect free: share them with the
 # sandbox instead of re-importing them for every workflow run.
@@ -43,11 +44,13 @@ def build_worker(
     **overrides: Any,
 ) -> Worker:
     """The campaign worker. `shared_code=False` (for measurements only) lets the sandbox load
-    the workflow modules from file for every run, as in a plain Worker."""
+    the workflow modules from file for every run, as in a plain Worker. It also runs the webhook
+    outbox: WebhookNotifierWorkflow and `enqueue_transition` (for CAMPAIGN_WEBHOOK_URL)."""
+    outbox = WebhookOutbox(str(settings.webhook_url) if settings.webhook_url else None)
     options: dict[str, Any] = dict(
         task_queue=task_queue or settings.task_queue,
-        workflows=[CampaignWorkflow],
-        activities=[*activities.all(), *extra_activities],
+        workflows=[CampaignWorkflow, WebhookNotifierWorkflow],
+        activities=[*activities.all(), outbox.enqueue_transition, *extra_activities],
         workflow_runner=workflow_runner(settings.workflow_sandbox),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,

@@ -30,8 +30,16 @@ from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts.artifacts import PublishReceipt
 from contracts.enums import ServiceName
-from contracts.services import ENDPOINTS, IDEMPOTENCY_HEADER, ServiceEndpoint
+from contracts.services import (
+    ALREADY_PUBLISHED_CODE,
+    ENDPOINTS,
+    IDEMPOTENCY_HEADER,
+    KEY_REUSED_CODE,
+    PUBLICATION_LOOKUP_PATH,
+    ServiceEndpoint,
+)
 from reference_services import behaviour
 from reference_services.faults import FaultConfig, FaultController, FaultDecision
 from reference_services.ledger import CallRecord, Effect, Ledger, ServiceCounters
@@ -40,6 +48,8 @@ from reference_services.settings import ReferenceSettings
 REPLAYED_HEADER = "Idempotent-Replayed"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 _CALL_SCOPE_KEY = "reference_services.call"
+# Services whose side effect happens once per campaign, whatever the key.
+ONCE_PER_CAMPAIGN = frozenset({ServiceName.PUBLISHER})
 
 log = structlog.get_logger("reference_services")
 
@@ -48,9 +58,13 @@ log = structlog.get_logger("reference_services")
 
 
 class Problem(BaseModel):
-    """An error answer. `detail` is a sentence, or FastAPI's list of validation errors."""
+    """An error answer. `detail` is a sentence, or FastAPI's list of validation errors. A 422
+    that the orchestrator must tell apart carries a `code`: `already_published` (with the first
+    `receipt`) or `idempotency_key_reused`."""
 
     detail: str | list[dict[str, Any]]
+    code: str | None = None
+    receipt: dict[str, Any] | None = None
 
 
 class EffectOut(BaseModel):
@@ -140,8 +154,10 @@ SERVICE_RESPONSES: dict[int | str, dict[str, Any]] = {
         headers=_retry_after_header("Seconds to wait before retrying."),
     ),
     422: _problem_response(
-        "The body breaks the contract, or the key was already used for another request body. "
-        "Not retried (SERVICE_REJECTED)."
+        "The body breaks the contract (SERVICE_REJECTED); or `code: idempotency_key_reused`, "
+        "the key was already used for another request body (IDEMPOTENCY_CONFLICT); or, from "
+        "the publisher, `code: already_published` with the first `receipt`: this campaign was "
+        "published before, under another key or body (ALREADY_PUBLISHED). Never retried."
     ),
     429: _problem_response(
         "Throttled. Retried by the orchestrator after Retry-After.",
@@ -301,16 +317,38 @@ class ReferenceServices:
             return early
 
         assert info.campaign_id is not None
-        begin = self.ledger.begin(service, key, request_hash, info.campaign_id)
+        begin = self.ledger.begin(
+            service,
+            key,
+            request_hash,
+            info.campaign_id,
+            once_per_campaign=service in ONCE_PER_CAMPAIGN,
+        )
         replayed = False
+        if begin.kind == "already_done":
+            await asyncio.sleep(decision.slow_seconds)
+            info.outcome = "conflict"
+            assert begin.response is not None
+            return JSONResponse(
+                {
+                    "detail": f"campaign {info.campaign_id} was already published; a campaign "
+                    "publishes once (its receipt is attached).",
+                    "code": ALREADY_PUBLISHED_CODE,
+                    "receipt": json.loads(begin.response),
+                },
+                status_code=422,
+            )
         if begin.kind == "conflict":
             await asyncio.sleep(decision.slow_seconds)
             info.outcome = "conflict"
-            return _problem(
-                422,
-                f"{IDEMPOTENCY_HEADER} {key!r} was already used for another request to "
-                f"{service.value} (campaign {begin.first_campaign_id}); use a new key for a new "
-                "request.",
+            return JSONResponse(
+                {
+                    "detail": f"{IDEMPOTENCY_HEADER} {key!r} was already used for another "
+                    f"request to {service.value} (campaign {begin.first_campaign_id}); use a new "
+                    "key for a new request.",
+                    "code": KEY_REUSED_CODE,
+                },
+                status_code=422,
             )
         if begin.kind == "in_progress":
             await asyncio.sleep(decision.slow_seconds)
@@ -586,6 +624,24 @@ def create_app(
             responses=SERVICE_RESPONSES,
             dependencies=auth,
         )
+
+    @app.get(
+        PUBLICATION_LOOKUP_PATH,
+        tags=[ServiceName.PUBLISHER.value],
+        summary="The campaign's publication, if it was published.",
+        description="200 with the receipt of the campaign's one publication; 404 if it was "
+        "never published. The orchestrator asks when a run begins, so a later run of a "
+        "published campaign never publishes it again.",
+        operation_id="publisher_find_publication",
+        response_model=PublishReceipt,
+        responses={404: _problem_response("Never published.")},
+        dependencies=auth,
+    )
+    async def find_publication(campaign_id: UUID) -> Response:
+        answer = services.ledger.answer_for_campaign(ServiceName.PUBLISHER, campaign_id)
+        if answer is None:
+            return _problem(404, f"campaign {campaign_id} was never published.")
+        return Response(answer, media_type="application/json")
 
     # --- admin -------------------------------------------------------------------------------
 

@@ -9,6 +9,10 @@ Idempotency is scoped per service: (service, Idempotency-Key) identifies one ope
 - Same key, different body: "conflict" (answered 422).
 - Same key while the first call is still being processed: "in_progress" (answered 409).
 - If processing fails before `complete`, `abort` frees the key: nothing was recorded.
+- For a service that acts once per campaign (`once_per_campaign`, the publisher): a call for a
+  campaign that already has an operation under another key, or under the same key with another
+  body, is "already_done" with the first operation's stored answer (or "in_progress" while the
+  first is still being processed). Nothing happens twice for one campaign, whatever the key.
 
 All operations take one short `threading.Lock` and never await while holding it, so the ledger is
 safe under asyncio concurrency and under threads alike.
@@ -55,9 +59,9 @@ class CallRecord:
 
 @dataclass(frozen=True)
 class Begin:
-    kind: Literal["fresh", "replay", "conflict", "in_progress"]
+    kind: Literal["fresh", "replay", "conflict", "in_progress", "already_done"]
     response: bytes | None = None
-    """The stored response, for a replay."""
+    """The stored response, for a replay (and the first answer, for already_done)."""
     first_campaign_id: UUID | None = None
     """The campaign the key was first used for (for conflict messages)."""
 
@@ -105,6 +109,8 @@ class Ledger:
     def __init__(self, max_recorded_calls: int = 100_000) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[ServiceName, str], _Entry] = {}
+        # once-per-campaign services: the key of each campaign's one operation
+        self._campaign_keys: dict[tuple[ServiceName, UUID], str] = {}
         self._effects: list[Effect] = []
         self._calls: deque[CallRecord] = deque(maxlen=max_recorded_calls)
         self._counters: dict[ServiceName, ServiceCounters] = {
@@ -113,9 +119,28 @@ class Ledger:
 
     # --- idempotency -------------------------------------------------------------------------
 
-    def begin(self, service: ServiceName, key: str, request_hash: str, campaign_id: UUID) -> Begin:
+    def begin(
+        self,
+        service: ServiceName,
+        key: str,
+        request_hash: str,
+        campaign_id: UUID,
+        *,
+        once_per_campaign: bool = False,
+    ) -> Begin:
         with self._lock:
             entry = self._entries.get((service, key))
+            if once_per_campaign:
+                first_key = self._campaign_keys.get((service, campaign_id))
+                first = self._entries.get((service, first_key)) if first_key else None
+                if first is not None and (first_key != key or first.request_hash != request_hash):
+                    if first.response is None:
+                        return Begin("in_progress", first_campaign_id=campaign_id)
+                    return Begin(
+                        "already_done", response=first.response, first_campaign_id=campaign_id
+                    )
+                if entry is None:
+                    self._campaign_keys[(service, campaign_id)] = key
             if entry is None:
                 self._entries[(service, key)] = _Entry(request_hash, campaign_id)
                 return Begin("fresh")
@@ -144,6 +169,7 @@ class Ledger:
             # The entry is missing only if the ledger was reset while the call was in progress:
             # the effect happened after the reset, so it is recorded after it.
             self._entries[(service, key)] = _Entry(request_hash, campaign_id, response)
+            self._campaign_keys.setdefault((service, campaign_id), key)
             effect = Effect(
                 service=service,
                 idempotency_key=key,
@@ -162,6 +188,15 @@ class Ledger:
             entry = self._entries.get((service, key))
             if entry is not None and not entry.done:
                 del self._entries[(service, key)]
+                if self._campaign_keys.get((service, entry.campaign_id)) == key:
+                    del self._campaign_keys[(service, entry.campaign_id)]
+
+    def answer_for_campaign(self, service: ServiceName, campaign_id: UUID) -> bytes | None:
+        """The stored answer of a once-per-campaign service's one operation for a campaign."""
+        with self._lock:
+            key = self._campaign_keys.get((service, campaign_id))
+            entry = self._entries.get((service, key)) if key else None
+            return entry.response if entry else None
 
     # --- call records and stats -------------------------------------------------------------
 
@@ -217,6 +252,7 @@ class Ledger:
     def reset(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._campaign_keys.clear()
             self._effects.clear()
             self._calls.clear()
             self._counters = {s: ServiceCounters() for s in ServiceName}

@@ -4,7 +4,11 @@ Every endpoint is one call of orchestrator_runtime.campaign_ops, the same functi
 CLI uses. Errors are HTTP statuses with a body that says why:
 
     404 unknown campaign         409 its state refuses the request    422 invalid input
-    503 Temporal unreachable     504 no worker answered the query in time
+    503 Temporal unreachable     504 no worker answered the query or update in time
+
+POST .../retry and .../start are Temporal Updates: 200 carries the workflow's own answer, 409 its
+refusal (`error` is the Refusal in lower case: not_failed, retry_pending, no_retries_left,
+retry_window_over, cancelled, already_started; campaign_ended once the workflow has closed).
 """
 
 from __future__ import annotations
@@ -25,18 +29,20 @@ from contracts import (
     CampaignPayload,
     CampaignState,
     FailureReason,
+    RetryAccepted,
     RetryRequest,
+    StartAccepted,
     StartRequest,
     workflow_id_for,
 )
 from orchestrator_runtime.campaign_ops import (
-    AlreadyStartedError,
     CampaignClosedError,
     CampaignConflictError,
     CampaignError,
     CampaignExistsError,
     CampaignStatus,
-    NotRetryableError,
+    CommandRefused,
+    NoWorkerError,
     UnknownCampaignError,
     campaign_payload,
     campaign_status,
@@ -110,7 +116,10 @@ class Accepted(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    error: str = Field(description="not_found, already_exists, already_started, not_retryable, …")
+    error: str = Field(
+        description="not_found, already_exists, closed, a refusal (not_failed, retry_pending, "
+        "no_retries_left, retry_window_over, cancelled, already_started, campaign_ended), …"
+    )
     detail: str = Field(description="Why, in one sentence.")
 
 
@@ -118,6 +127,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No campaign with that id"},
     409: {"model": ErrorBody, "description": "The campaign's state refuses the request"},
     503: {"model": ErrorBody, "description": "Temporal unreachable"},
+}
+UPDATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    409: {
+        "model": ErrorBody,
+        "description": "The workflow refused (`error` is its Refusal in lower case, `detail` "
+        "its reason), or the campaign has ended (`campaign_ended`)",
+    },
+    504: {"model": ErrorBody, "description": "No worker answered the update in time"},
 }
 
 
@@ -176,8 +194,6 @@ def create_app(
 
     conflict_codes: list[tuple[type[CampaignConflictError], str]] = [
         (CampaignExistsError, "already_exists"),
-        (AlreadyStartedError, "already_started"),
-        (NotRetryableError, "not_retryable"),
         (CampaignClosedError, "closed"),
     ]
 
@@ -185,6 +201,10 @@ def create_app(
     async def campaign_error(_: Request, err: CampaignError) -> JSONResponse:
         if isinstance(err, UnknownCampaignError):
             return error(404, "not_found", str(err))
+        if isinstance(err, CommandRefused):
+            return error(409, err.refusal.value.lower(), str(err))
+        if isinstance(err, NoWorkerError):
+            return error(504, "no_worker", str(err))
         if isinstance(err, CampaignConflictError):
             code = next((c for cls, c in conflict_codes if isinstance(err, cls)), "conflict")
             return error(409, code, str(err))
@@ -271,31 +291,34 @@ def create_app(
 
     @app.post(
         f"{API}/{{campaign}}/start",
-        status_code=202,
-        response_model=Accepted,
-        responses=ERRORS,
-        summary="Start a campaign created with start=false (the `start` signal)",
+        response_model=StartAccepted,
+        responses=UPDATE_ERRORS,
+        summary="Start a campaign created with start=false (the `request_start` update)",
+        description="200: the workflow's answer. 409 `already_started`, `cancelled` or "
+        "`campaign_ended`, with the reason in `detail`.",
     )
     async def start(
         campaign: str, client: TemporalClient, body: StartRequest | None = None
-    ) -> Accepted:
-        status = await send_start(
+    ) -> StartAccepted:
+        return await send_start(
             client, campaign, body or StartRequest(requested_by="rest"), rpc_timeout=query_timeout
         )
-        return Accepted(workflow_id=status.workflow_id, signal="start", state_before=status.state)
 
     @app.post(
         f"{API}/{{campaign}}/retry",
-        status_code=202,
-        response_model=Accepted,
-        responses=ERRORS,
-        summary="Retry a FAILED campaign from the step that failed (the `retry` signal)",
+        response_model=RetryAccepted,
+        responses=UPDATE_ERRORS,
+        summary="Retry a FAILED campaign from the step that failed (the `request_retry` update)",
+        description="200: the workflow's answer (retry_count, retries_left, resume_at, "
+        "retried_failure). 409 `not_failed`, `retry_pending`, `no_retries_left`, "
+        "`retry_window_over`, `cancelled` or `campaign_ended`, with the reason in `detail`.",
     )
     async def retry(
         campaign: str, client: TemporalClient, body: RetryRequest | None = None
-    ) -> Accepted:
-        status = await retry_campaign(client, campaign, body or RetryRequest(requested_by="rest"))
-        return Accepted(workflow_id=status.workflow_id, signal="retry", state_before=status.state)
+    ) -> RetryAccepted:
+        return await retry_campaign(
+            client, campaign, body or RetryRequest(requested_by="rest"), rpc_timeout=query_timeout
+        )
 
     @app.post(
         f"{API}/{{campaign}}/cancel",

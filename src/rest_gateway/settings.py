@@ -18,5 +18,8 @@ class GatewaySettings(BaseSettings):
     host: str = Field(default="127.0.0.1", min_length=1, description="Interface to bind.")
     port: int = Field(default=8800, ge=0, le=65535)
     query_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=300, description="How long GET waits for a worker to answer."
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How long GET, /retry and /start wait for a worker to answer.",
     )

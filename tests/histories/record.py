@@ -144,6 +144,57 @@ async def retry_window_expired(
     return handle
 
 
+async def already_published(client: Client, admin: Admin, queue: str) -> WorkflowHandle[Any, Any]:
+    """A second run of a published campaign id (as `temporal workflow start` allows): it ends
+    as ALREADY_PUBLISHED. Needs a worker with the `workflow-guarantees` patch."""
+    c = campaign(7)
+    await outcomes(client, [await begin(client, c, queue)], within=60)
+    handle = await client.start_workflow(
+        WORKFLOW_TYPE, c, id=workflow_id_for(c.campaign_id), task_queue=queue
+    )
+    try:
+        await asyncio.wait_for(handle.result(), 60)
+    except WorkflowFailureError:
+        pass
+    return handle
+
+
+async def cancel_during_publish(
+    client: Client, admin: Admin, queue: str
+) -> WorkflowHandle[Any, Any]:
+    """A cancel while PUBLISH is in flight: the workflow waits for the publication's outcome."""
+    await admin.faults(latency_ms=3000, services=[ServiceName.PUBLISHER.value])
+    handle = await begin(client, campaign(8), queue)
+    await wait_for_state(client, handle.id, CampaignState.PUBLISH)
+    await handle.cancel()
+    try:
+        await asyncio.wait_for(handle.result(), 60)
+    except WorkflowFailureError:
+        pass
+    await admin.faults()
+    return handle
+
+
+async def parked_continue_as_new(
+    client: Client, admin: Admin, queue: str
+) -> WorkflowHandle[Any, Any]:
+    """Parked in FAILED, 80 garbage `retry` signals: the run continues as new (its history is
+    the one recorded), and the next run takes the retry and publishes."""
+    c = campaign(9, objective=RISKY).model_copy(update={"continue_as_new_after_events": 200})
+    handle = await begin(client, c, queue)
+    await wait_for_state(client, handle.id, CampaignState.FAILED)
+    for _ in range(80):
+        await handle.signal(RETRY_SIGNAL, "garbage")
+    latest = client.get_workflow_handle(handle.id)
+    for _ in range(600):
+        if (await latest.describe()).run_id != handle.result_run_id:
+            break
+        await asyncio.sleep(0.1)
+    await retry_campaign(client, handle.id, RetryRequest(requested_by="recorder"))
+    await outcomes(client, [latest], within=60)
+    return client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "gate_failure_retry": gate_failure_retry,
@@ -151,6 +202,12 @@ SCENARIOS: dict[str, Scenario] = {
     "cancellation": cancellation,
     "start_signal": start_signal,
     "retry_window_expired": retry_window_expired,
+}
+# Paths that exist only from the `workflow-guarantees` patch on (not recorded with --rev).
+GUARANTEE_SCENARIOS: dict[str, Scenario] = {
+    "already_published": already_published,
+    "cancel_during_publish": cancel_during_publish,
+    "parked_continue_as_new": parked_continue_as_new,
 }
 
 
@@ -191,7 +248,8 @@ async def record(out_dir: Path, rev: str | None) -> None:
             client = await connect(target_host=stack.config.temporal_address, namespace="default")
             async with httpx.AsyncClient(base_url=stack.config.services_url, timeout=30) as http:
                 admin = Admin(http)
-                for name, scenario in SCENARIOS.items():
+                scenarios = SCENARIOS if rev else SCENARIOS | GUARANTEE_SCENARIOS
+                for name, scenario in scenarios.items():
                     await admin.reset()
                     handle = await scenario(client, admin, worker.task_queue)
                     history = await handle.fetch_history()

@@ -33,7 +33,7 @@ from devstack.stack import DevStack
 from orchestrator_runtime.binaries import temporal_cli
 from orchestrator_runtime.campaign_ops import (
     CampaignError,
-    NotRetryableError,
+    CommandRefused,
     retry_campaign,
     start_campaign,
 )
@@ -176,7 +176,7 @@ async def test_retry_is_refused_for_a_campaign_that_is_not_failed(
 ):
     handle = await start_campaign(client, campaign(), task_queue=worker.task_queue)
     await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
-    with pytest.raises(NotRetryableError, match="closed"):
+    with pytest.raises(CommandRefused, match=r"has ended \(COMPLETED, state LEARN\)"):
         await retry_campaign(client, handle.id, RetryRequest())
 
 

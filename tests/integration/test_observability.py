@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from typing import Any
@@ -36,6 +36,13 @@ from contracts import (
     StepRetrySettings,
 )
 from contracts.events import EVENT_ID_HEADER, SIGNATURE_HEADER, TransitionEvent
+from contracts.webhook_outbox import (
+    BACKLOG_QUERY,
+    NotifierBacklog,
+    endpoint_key,
+    notifier_workflow_id,
+    shard_of,
+)
 from devstack.demo import demo_briefs
 from devstack.processes import free_port
 from devstack.stack import DevStack
@@ -84,6 +91,16 @@ async def wait_for_state(handle: WorkflowHandle[Any, Any], wanted: CampaignState
     async def poll() -> None:
         while True:
             if await handle.query(STATE_QUERY, result_type=CampaignState) is wanted:
+                return
+            await asyncio.sleep(0.1)
+
+    await asyncio.wait_for(poll(), TIMEOUT)
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    async def poll() -> None:
+        while True:
+            if condition():
                 return
             await asyncio.sleep(0.1)
 
@@ -197,14 +214,14 @@ async def test_http_spans_are_children_of_the_activity_span(stack: DevStack) -> 
     assert set(activities) >= {
         "RunActivity:radar_scan", "RunActivity:generate_strategy", "RunActivity:produce_content",
         "RunActivity:audit_quality", "RunActivity:publish_campaign",
-        "RunActivity:learn_from_campaign",
+        "RunActivity:learn_from_campaign", "RunActivity:find_publication",
     }  # fmt: skip
     http_spans = [
         s for s in spans
         if s.kind == trace.SpanKind.CLIENT and s.attributes
         and "/v1/" in str(s.attributes.get("url.full", s.attributes.get("http.url", "")))
     ]  # fmt: skip
-    assert len(http_spans) == 6
+    assert len(http_spans) == 7  # six steps, and the publication lookup (a local activity)
     activity_span_ids = {s.context.span_id: name for name, s in activities.items()}
     for span in http_spans:
         assert span.parent is not None and span.parent.span_id in activity_span_ids, span.name
@@ -298,11 +315,8 @@ async def test_state_changes_reach_the_webhook_signed_in_order_with_retries(
     with webhook_receiver(fail_first=1) as receiver:
         settings = stack_settings(stack, webhook_url=receiver.url, webhook_secret=SecretStr(secret))
         async with running_worker(client, settings) as worker:
-            handle = await start_campaign(
-                client,
-                CampaignInput(campaign_id=uuid.uuid4(), brief=risky, notify_transitions=True),
-                task_queue=worker.task_queue,
-            )
+            notified = CampaignInput(campaign_id=uuid.uuid4(), brief=risky, notify_transitions=True)
+            handle = await start_campaign(client, notified, task_queue=worker.task_queue)
             await wait_for_state(handle, CampaignState.FAILED)
             await retry_campaign(client, handle.id, RetryRequest(requested_by="test"))
             outcome = await asyncio.wait_for(handle.result(), TIMEOUT)
@@ -312,8 +326,17 @@ async def test_state_changes_reach_the_webhook_signed_in_order_with_retries(
                 task_queue=worker.task_queue,
             )  # fmt: skip
             await asyncio.wait_for(quiet.result(), TIMEOUT)
+            # the campaign ended once it had handed its events to the outbox; the notifier
+            # delivers them on its own
+            key = endpoint_key(worker.task_queue, str(settings.webhook_url))
+            notifier = client.get_workflow_handle(
+                notifier_workflow_id(key, shard_of(notified.campaign_id))
+            )
+            await wait_until(lambda: len(receiver.accepted()) >= 11)
+            backlog = await notifier.query(BACKLOG_QUERY, result_type=NotifierBacklog)
         deliveries = list(receiver.deliveries)
     assert outcome.state is CampaignState.LEARN
+    assert backlog.queued == 0 and backlog.delivered_total == 11 and backlog.rejected_total == 0
     # the first delivery got a 503 and was retried: same event, same id
     assert deliveries[0].answered == 503 and deliveries[1].answered == 200
     assert deliveries[0].body == deliveries[1].body
@@ -342,6 +365,14 @@ async def test_state_changes_reach_the_webhook_signed_in_order_with_retries(
     failed = events[4]
     assert failed.failure is not None and failed.failure.reason.value == "QUALITY_GATE_FAILED"
     assert events[-1].retry_count == 1
+    # the notified campaign hands events over; only the notifier calls the webhook
+    scheduled_by_campaign = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in (await handle.fetch_history()).events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert scheduled_by_campaign.count("enqueue_transition") == 11
+    assert "notify_transition" not in scheduled_by_campaign
     # command sequence: the quiet campaign schedules exactly the six steps, as before webhooks
     history = await quiet.fetch_history()
     scheduled = [

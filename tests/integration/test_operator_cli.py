@@ -165,7 +165,8 @@ async def test_list_and_retry_all_failed_with_a_batch_operation(
 
     code, out, err = await cli(stack, "retry", "--all-failed", "--task-queue", q, "--reason", "x")
     assert code == 0, out + err
-    assert "retry signalled to 2 of 2 FAILED campaigns (batch operation" in out, out + err
+    assert "retry signal sent to 2 of 2 FAILED campaigns (batch operation" in out, out + err
+    assert out.rstrip().endswith(": 2 accepted, 0 refused"), out + err
     outcomes = await asyncio.wait_for(
         asyncio.gather(*(h.result() for h in handles[:2])), RESULT_TIMEOUT
     )
@@ -190,6 +191,7 @@ async def test_retry_all_failed_one_by_one_cancel_and_log(
     assert code == 0, out + err
     result = json.loads(out)
     assert (result["method"], result["matched"], result["signalled"]) == ("one-by-one", 1, 1)
+    assert (result["accepted"], result["refused"]) == (1, {})
     assert (await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)).state is CampaignState.LEARN
 
     idle = CampaignInput(

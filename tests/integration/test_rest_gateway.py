@@ -98,6 +98,11 @@ async def test_create_waits_in_idle_until_start_then_retry_publishes(
     docs, spec = await http.get("/docs"), (await http.get("/openapi.json")).json()
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert {f"{API}", f"{API}/{{campaign}}", f"{API}/{{campaign}}/retry"} <= set(spec["paths"])
+    retry_doc = spec["paths"][f"{API}/{{campaign}}/retry"]["post"]
+    assert retry_doc["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RetryAccepted"
+    }
+    assert "no_retries_left" in retry_doc["description"] and "504" in retry_doc["responses"]
 
     created = await http.post(API, json=body("Promise guaranteed results to every baker"))
     assert created.status_code == 201, created.text
@@ -110,14 +115,16 @@ async def test_create_waits_in_idle_until_start_then_retry_publishes(
     assert got["payload"]["state"] == "IDLE" and got["payload"]["brief"]["name"] == "REST launch"
 
     refused = await http.post(f"{API}/{cid}/retry", json={"requested_by": "it"})
-    assert refused.status_code == 409 and refused.json()["error"] == "not_retryable"
-    assert "IDLE, not FAILED" in refused.json()["detail"]
+    assert refused.status_code == 409 and refused.json()["error"] == "not_failed"
+    assert "campaign is IDLE, not FAILED: nothing to retry" in refused.json()["detail"]
 
     started = await http.post(f"{API}/{cid}/start", json={"requested_by": "it"})
-    assert started.status_code == 202, started.text
-    await wait_for(http, cid, "FAILED")  # the quality gate closes on "guaranteed"
-    again = await http.post(f"{API}/{cid}/start")
+    assert started.status_code == 200, started.text
+    assert started.json() == {"campaign_id": cid, "starts_at": "RADAR_SCAN"}
+    again = await http.post(f"{API}/{cid}/start")  # the workflow refuses a second start
     assert again.status_code == 409 and again.json()["error"] == "already_started"
+    assert "already started" in again.json()["detail"]
+    await wait_for(http, cid, "FAILED")  # the quality gate closes on "guaranteed"
 
     failed = (await http.get(f"{API}/{cid}")).json()
     assert failed["failure_reason"] == "QUALITY_GATE_FAILED"
@@ -127,13 +134,23 @@ async def test_create_waits_in_idle_until_start_then_retry_publishes(
     assert "CampaignState = 'FAILED'" in listed["query"]
 
     retried = await http.post(f"{API}/{cid}/retry", json={"requested_by": "it", "reason": "fix"})
-    assert retried.status_code == 202 and retried.json()["state_before"] == "FAILED"
+    assert retried.status_code == 200, retried.text
+    assert retried.json() == {
+        "campaign_id": cid,
+        "retry_count": 1,
+        "retries_left": 2,
+        "resume_at": "CONTENT_PROD",
+        "retried_failure": "QUALITY_GATE_FAILED",
+    }
     done = await wait_for(http, cid, "LEARN", status="COMPLETED")
     assert done["retry_count"] == 1
     final = (await http.get(f"{API}/{cid}")).json()
     assert final["execution_status"] == "COMPLETED" and final["payload"]["publish_receipt"]
-    closed = await http.post(f"{API}/{cid}/start")
-    assert closed.status_code == 409 and closed.json()["error"] == "closed"
+    for command in ("start", "retry"):
+        closed = await http.post(f"{API}/{cid}/{command}")
+        assert closed.status_code == 409 and closed.json()["error"] == "campaign_ended"
+        detail = closed.json()["detail"]
+        assert "has ended (COMPLETED, state LEARN): start a new campaign id" in detail
 
 
 async def test_start_true_cancel_and_the_error_statuses(

@@ -291,12 +291,22 @@ async def _history(client: Client, campaign_id: str) -> History:
 
 def payloads_in(message: Message, path: str = "") -> Iterator[tuple[str, Payload]]:
     """Every Payload inside a proto message, with its field path. Left out: search attributes
-    (indexed by the server, so never encoded) and workflow.patched markers (the SDK core writes
-    the patch id itself, unencoded: it is code, not data)."""
+    (indexed by the server, so never encoded), workflow.patched markers (the SDK core writes
+    the patch id itself, unencoded: it is code, not data) and the `data` entry of a local
+    activity's marker (core's own bookkeeping: seq, attempt, activity type, times; the marker's
+    `result` is encoded like any payload)."""
     for field, value in message.ListFields():
         if field.type != field.TYPE_MESSAGE or field.name == "search_attributes":
             continue
         if field.name == "marker_recorded_event_attributes" and value.marker_name == "core_patch":
+            continue
+        if field.name == "marker_recorded_event_attributes" and (
+            value.marker_name == "core_local_activity"
+        ):
+            for key, payloads in value.details.items():
+                if key != "data":
+                    for payload in payloads.payloads:
+                        yield f"{path}.{field.name}.details[{key}]", payload
             continue
         if isinstance(value, Message):
             items = [value]
@@ -425,7 +435,9 @@ async def test_key_rotation_a_payload_under_the_old_key_still_runs(
             )
     assert outcome.state is CampaignState.LEARN
     history = await _history(new_client, str(brief_id))
-    key_ids = {p.metadata[KEY_ID_METADATA] for _, p in payloads_in(history)}
+    found = list(payloads_in(history))
+    assert [path for path, p in found if not p.metadata.get(KEY_ID_METADATA)] == []
+    key_ids = {p.metadata[KEY_ID_METADATA] for _, p in found}
     assert key_ids == {b"k1", b"k2"}  # input under the old key, everything after under the new
 
 

@@ -28,7 +28,7 @@ from contracts import (
 )
 from devstack.stack import DevStack
 from orchestrator_runtime.binaries import temporal_cli
-from orchestrator_runtime.campaign_ops import NotRetryableError, retry_campaign, start_campaign
+from orchestrator_runtime.campaign_ops import CommandRefused, retry_campaign, start_campaign
 from tests.reliability.support import (
     Admin,
     WorkerProcess,
@@ -145,9 +145,9 @@ async def test_a_retry_of_a_campaign_that_is_not_failed_is_refused_and_changes_n
     handle = await start_campaign(rel_client, c, task_queue=shared_worker.task_queue)
     await wait_for_state(rel_client, handle.id, CampaignState.STRATEGY_GEN)
 
-    with pytest.raises(NotRetryableError, match="not FAILED"):
+    with pytest.raises(CommandRefused, match=r"not FAILED: nothing to retry \(NOT_FAILED\)"):
         await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="ops"))
-    # Past the client-side check, straight to the workflow: it refuses and logs why.
+    # The refused update left nothing in the log; the `retry` signal is refused and logged.
     await handle.signal(RETRY_SIGNAL, RetryRequest(requested_by="raw"))
     [outcome] = await outcomes(rel_client, [handle], within=60)
     await admin.faults()
@@ -160,7 +160,7 @@ async def test_a_retry_of_a_campaign_that_is_not_failed_is_refused_and_changes_n
     assert "not FAILED" in str(refused[0].details["why"])
     assert not log_problems(final)
     assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
-    with pytest.raises(NotRetryableError, match="closed"):
+    with pytest.raises(CommandRefused, match=r"has ended \(COMPLETED, state LEARN\)"):
         await retry_campaign(rel_client, handle.id, RetryRequest())
 
 
@@ -170,7 +170,9 @@ async def test_a_retry_with_no_retries_left_is_refused_and_the_campaign_stays_pa
     c = campaign(objective=RISKY).model_copy(update={"max_retries": 0})
     handle = await start_campaign(rel_client, c, task_queue=shared_worker.task_queue)
     await wait_for_state(rel_client, handle.id, CampaignState.FAILED)
-    await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="ops"))
+    with pytest.raises(CommandRefused, match=r"max_retries \(0\) reached \(NO_RETRIES_LEFT\)"):
+        await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="ops"))
+    await handle.signal(RETRY_SIGNAL, RetryRequest(requested_by="ops"))  # refused and logged
 
     refused = []
     for _ in range(100):

@@ -373,3 +373,34 @@ async def test_transport_errors_are_retryable(
     assert err.non_retryable is False
     assert BASE in err.message
     assert exc_type.__name__ in err.message
+
+
+async def test_typed_422_problems_map_to_their_reasons() -> None:
+    receipt = sample_response(ServiceName.PUBLISHER).model_dump(mode="json")
+    published = json.dumps(
+        {"detail": "already published", "code": "already_published", "receipt": receipt}
+    ).encode()
+    err = await radar_error(answer(422, published))
+    assert err.type == FailureReason.ALREADY_PUBLISHED and err.non_retryable
+    assert err.details == (receipt,)
+    reused = json.dumps({"detail": "key reused", "code": "idempotency_key_reused"}).encode()
+    err = await radar_error(answer(422, reused))
+    assert err.type == FailureReason.IDEMPOTENCY_CONFLICT and err.non_retryable
+    plain = await radar_error(answer(422, b'{"detail": "bad body"}'))
+    assert plain.type == FailureReason.SERVICE_REJECTED
+
+
+async def test_find_publication_reads_the_receipt_or_none() -> None:
+    receipt = sample_response(ServiceName.PUBLISHER)
+    campaign_id = uuid.uuid4()
+    services, recorder = client_for(answer(200, receipt.model_dump_json().encode()))
+    found = await services.find_publication(str(campaign_id))
+    assert found.receipt == receipt
+    assert recorder.requests[0].method == "GET"
+    assert recorder.requests[0].url.path == f"/v1/publisher/publications/{campaign_id}"
+    services, _ = client_for(answer(404, b'{"detail": "never published"}'))
+    assert (await services.find_publication(str(campaign_id))).receipt is None
+    services, _ = client_for(answer(503, b"down"))
+    with pytest.raises(ApplicationError) as err:
+        await services.find_publication(str(campaign_id))
+    assert err.value.type == FailureReason.SERVICE_UNAVAILABLE

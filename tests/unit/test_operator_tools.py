@@ -9,11 +9,17 @@ from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 from typer.testing import CliRunner
 
 from contracts import (
-    RETRY_SIGNAL,
+    RETRY_UPDATE,
     CampaignBrief,
     CampaignPayload,
     CampaignState,
@@ -21,7 +27,10 @@ from contracts import (
     FailureReason,
     PublishedItem,
     PublishReceipt,
+    Refusal,
+    RetryAccepted,
     RetryRequest,
+    StartRequest,
 )
 from orchestrator_runtime import campaign_ops
 from orchestrator_runtime.campaign_batch import BatchReport, LineProblem, Outcome, parse_line
@@ -124,7 +133,7 @@ def test_current_details_of_a_failed_campaign_say_why_and_how_to_retry():
     text = current_details(p)
     assert "`FAILED`" in text and "QUALITY_GATE_FAILED" in text and "gate closed" in text
     assert f"campaign retry {p.campaign_id}" in text
-    assert f"--workflow-id campaign-{p.campaign_id} --name retry" in text
+    assert f"--workflow-id campaign-{p.campaign_id} --name request_retry" in text
     assert "#2 **FAILED** campaign_failed" in text
 
     p.retry_count = p.max_retries
@@ -182,6 +191,17 @@ def test_retry_wants_an_id_or_all_failed_not_both():
         assert "give a campaign id, or --all-failed" in result.output
 
 
+def test_start_takes_an_idle_campaigns_id_or_a_brief_not_both():
+    result = CliRunner().invoke(app, ["start", str(uuid.uuid4()), "--name", "New"])
+    assert result.exit_code == 2
+    assert "give an IDLE campaign's id, or a brief for a new one (not both)" in result.output
+
+
+def test_retry_wait_follows_one_campaign_not_all_failed():
+    result = CliRunner().invoke(app, ["retry", "--all-failed", "--wait"])
+    assert result.exit_code == 2 and "--wait follows one campaign" in result.output
+
+
 def test_the_rest_create_body_uses_start_as_its_switch():
     created = CreateCampaignRequest.model_validate({"brief": BRIEF})
     assert created.campaign_input().start_immediately is False
@@ -192,17 +212,17 @@ def test_the_rest_create_body_uses_start_as_its_switch():
 
 
 class _FakeHandle:
-    """A running campaign whose search attribute still says RADAR_SCAN (unit test only)."""
+    """A campaign whose `execute_update` gives one canned outcome (unit test only)."""
 
-    def __init__(self, state: CampaignState) -> None:
-        self.state = state
-        self.signals: list[str] = []
+    def __init__(self, outcome: object) -> None:
+        self.outcome = outcome
+        self.updates: list[str] = []
 
-    async def query(self, name: str, **kwargs: object) -> CampaignState:
-        return self.state
-
-    async def signal(self, name: str, arg: object) -> None:
-        self.signals.append(name)
+    async def execute_update(self, name: str, arg: object, **kwargs: object) -> object:
+        self.updates.append(name)
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
 
 
 class _FakeClient:
@@ -213,26 +233,50 @@ class _FakeClient:
         return self.handle
 
 
-@pytest.mark.parametrize(
-    ("workflow_says", "signalled"), [("FAILED", True), ("STRATEGY_GEN", False)]
-)
-async def test_retry_asks_the_workflow_when_the_search_attribute_trails_it(
-    monkeypatch: pytest.MonkeyPatch, workflow_says: str, signalled: bool
+CID = uuid.uuid4()
+
+
+async def test_retry_returns_the_workflows_answer_from_the_update() -> None:
+    answer = RetryAccepted(
+        campaign_id=CID, retry_count=1, retries_left=2, resume_at=CampaignState.CONTENT_PROD,
+        retried_failure=FailureReason.QUALITY_GATE_FAILED,
+    )  # fmt: skip
+    handle = _FakeHandle(answer)
+    got = await campaign_ops.retry_campaign(_FakeClient(handle), str(CID), RetryRequest())  # type: ignore[arg-type]
+    assert got == answer and handle.updates == [RETRY_UPDATE]
+
+
+async def test_a_refusal_carries_the_workflows_code_and_reason() -> None:
+    refusal = ApplicationError("campaign is LEARN, not FAILED: nothing to retry", type="NOT_FAILED")
+    handle = _FakeHandle(WorkflowUpdateFailedError(refusal))
+    with pytest.raises(campaign_ops.CommandRefused) as refused:
+        await campaign_ops.retry_campaign(_FakeClient(handle), str(CID), RetryRequest())  # type: ignore[arg-type]
+    assert refused.value.refusal is Refusal.NOT_FAILED
+    assert refused.value.reason == "campaign is LEARN, not FAILED: nothing to retry"
+    assert str(refused.value) == (
+        f"campaign campaign-{CID} refused the retry: campaign is LEARN, not FAILED: nothing to "
+        "retry (NOT_FAILED)"
+    )
+
+
+async def test_an_update_to_a_closed_campaign_is_refused_with_its_close_status(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def trailing_status(client: object, ref: str) -> CampaignStatus:
+    async def closed(client: object, ref: str) -> CampaignStatus:
         return CampaignStatus(
-            workflow_id=ref, run_id=None, execution_status="RUNNING",
-            state=CampaignState.RADAR_SCAN, failure_reason=None, retry_count=0,
-            start_time=None, close_time=None,
+            workflow_id=ref, run_id=None, execution_status="COMPLETED", state=CampaignState.LEARN,
+            failure_reason=None, retry_count=1, start_time=None, close_time=None,
         )  # fmt: skip
 
-    monkeypatch.setattr(campaign_ops, "campaign_status", trailing_status)
-    handle = _FakeHandle(CampaignState(workflow_says))
-    client = _FakeClient(handle)
-    if signalled:
-        await campaign_ops.retry_campaign(client, "c-1", RetryRequest())  # type: ignore[arg-type]
-        assert handle.signals == [RETRY_SIGNAL]
-    else:
-        with pytest.raises(CampaignError, match="STRATEGY_GEN, not FAILED"):
-            await campaign_ops.retry_campaign(client, "c-1", RetryRequest())  # type: ignore[arg-type]
-        assert handle.signals == []
+    monkeypatch.setattr(campaign_ops, "campaign_status", closed)
+    gone = RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b"")
+    with pytest.raises(campaign_ops.CommandRefused) as refused:
+        await campaign_ops.send_start(_FakeClient(_FakeHandle(gone)), str(CID), StartRequest())  # type: ignore[arg-type]
+    assert refused.value.refusal is Refusal.CAMPAIGN_ENDED
+    assert "has ended (COMPLETED, state LEARN): start a new campaign id" in str(refused.value)
+
+
+async def test_no_worker_answering_is_one_clear_error_not_a_hang() -> None:
+    handle = _FakeHandle(WorkflowUpdateRPCTimeoutOrCancelledError())
+    with pytest.raises(campaign_ops.NoWorkerError, match="no worker answered the retry"):
+        await campaign_ops.retry_campaign(_FakeClient(handle), str(CID), RetryRequest())  # type: ignore[arg-type]

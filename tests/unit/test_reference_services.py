@@ -263,6 +263,8 @@ async def test_same_request_with_different_keys_gives_the_same_answer(
 ) -> None:
     bodies = await requests_for(client)
     for service, body in bodies.items():
+        if service is ServiceName.PUBLISHER:
+            continue  # publishes once per campaign (next test)
         first = await post(client, service, body)
         second = await post(client, service, body)
         assert first.status_code == second.status_code == 200, service
@@ -270,6 +272,34 @@ async def test_same_request_with_different_keys_gives_the_same_answer(
         a, b = first.json(), second.json()
         assert a["artifact_id"] != b["artifact_id"], service  # one artifact per operation
         assert strip_volatile(a) == strip_volatile(b), service
+
+
+async def test_publisher_publishes_a_campaign_once_whatever_the_key_or_body(
+    client: httpx.AsyncClient,
+) -> None:
+    cid = str(uuid.uuid4())  # requests_for published its own campaign already
+    body = {**(await requests_for(client))[ServiceName.PUBLISHER], "campaign_id": cid}
+    lookup = f"/v1/publisher/publications/{cid}"
+    assert (await client.get(lookup)).status_code == 404
+    key = new_key()
+    first = await post(client, ServiceName.PUBLISHER, body, key)
+    assert first.status_code == 200
+    found = await client.get(lookup)
+    assert found.status_code == 200 and found.content == first.content
+
+    other_body = {**body, "campaign_name": "renamed"}
+    for again in (body, other_body):  # a new key, and a new key with another body
+        refused = await post(client, ServiceName.PUBLISHER, again)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "already_published"
+        assert refused.json()["receipt"] == first.json()
+    same_key_other_body = await post(client, ServiceName.PUBLISHER, other_body, key)
+    assert same_key_other_body.json()["code"] == "already_published"
+    assert (await post(client, ServiceName.PUBLISHER, body, key)).content == first.content
+    assert await effect_count(client, ServiceName.PUBLISHER, cid) == 1
+    # another campaign publishes
+    another = {**body, "campaign_id": str(uuid.uuid4())}
+    assert (await post(client, ServiceName.PUBLISHER, another)).status_code == 200
 
 
 async def test_answers_ignore_campaign_id_but_follow_the_brief(client: httpx.AsyncClient) -> None:
@@ -368,6 +398,7 @@ async def test_same_key_with_another_body_is_422(client: httpx.AsyncClient) -> N
     response = await post(client, ServiceName.RADAR, other, key)
     assert response.status_code == 422
     assert "another request" in response.json()["detail"]
+    assert response.json()["code"] == "idempotency_key_reused"
     assert await effect_count(client, ServiceName.RADAR, cid) == 1
     # The key is scoped per service: the same key works for another service.
     body = (await requests_for(client))[ServiceName.LEARNING]

@@ -35,6 +35,8 @@ from contracts import (
     LearningSummary,
     LearnRequest,
     ProducedContent,
+    PublicationLookup,
+    PublicationRecord,
     PublishedItem,
     PublishReceipt,
     PublishRequest,
@@ -60,6 +62,7 @@ CONTENT = "produce_content"
 AUDIT = "audit_quality"
 PUBLISH = "publish_campaign"
 LEARN = "learn_from_campaign"
+LOOKUP = "find_publication"  # a local activity, not a step: kept out of `calls`
 ALL_STEPS = (RADAR, STRATEGY, CONTENT, AUDIT, PUBLISH, LEARN)
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -151,6 +154,8 @@ class FakeServices:
         self.cancelled: list[str] = []
         self._scripts: dict[str, list[Action]] = defaultdict(list)
         self._always: dict[str, Action] = {}
+        self.published: dict[uuid.UUID, PublishReceipt] = {}  # the publisher's record
+        self.lookups = 0
 
     # configuration
     def script(self, step: str, *actions: Action) -> FakeServices:
@@ -248,7 +253,7 @@ class FakeServices:
 
     @activity.defn(name=PUBLISH)
     async def publish_campaign(self, call: StepCall[PublishRequest]) -> PublishReceipt:
-        return await self._run(
+        receipt = await self._run(
             PUBLISH,
             call,
             lambda: PublishReceipt(
@@ -262,6 +267,17 @@ class FakeServices:
                 published_at=_now(),
             ),
         )
+        self.published.setdefault(call.request.campaign_id, receipt)
+        return receipt
+
+    @activity.defn(name=LOOKUP)
+    async def find_publication(self, lookup: PublicationLookup) -> PublicationRecord:
+        self.lookups += 1
+        script = self._scripts[LOOKUP]
+        action = script.pop(0) if script else self._always.get(LOOKUP)
+        if action is not None and not isinstance(action, BaseModel):
+            await action(StepCall(idempotency_key="lookup", request=lookup))
+        return PublicationRecord(receipt=self.published.get(lookup.campaign_id))
 
     @activity.defn(name=LEARN)
     async def learn_from_campaign(self, call: StepCall[LearnRequest]) -> LearningSummary:
@@ -284,6 +300,7 @@ class FakeServices:
             self.audit_quality,
             self.publish_campaign,
             self.learn_from_campaign,
+            self.find_publication,
         ]
 
 

@@ -261,14 +261,14 @@ async def test_retry_resumes_at_failed_step_with_new_idempotency_key(
             fail(FailureReason.SERVICE_UNAVAILABLE),
             fail(FailureReason.SERVICE_UNAVAILABLE),
         )
-        .script(LEARN, fail(FailureReason.SERVICE_REJECTED))
+        .script(AUDIT, fail(FailureReason.SERVICE_REJECTED))
     )
     async with running_worker(env.client, services) as tq:
         handle = await start(env.client, tq, campaign_input())
         payload = await wait_for_state(handle, S.FAILED)
         assert payload.failure is not None
-        assert payload.failure.step is S.LEARN
-        assert services.steps() == [RADAR, RADAR, RADAR, STRATEGY, CONTENT, AUDIT, PUBLISH, LEARN]
+        assert payload.failure.step is S.QUALITY_AUDIT
+        assert services.steps() == [RADAR, RADAR, RADAR, STRATEGY, CONTENT, AUDIT]
 
         await handle.signal(CampaignWorkflow.retry, RetryRequest(requested_by="alice"))
         outcome = await result(handle)
@@ -278,45 +278,52 @@ async def test_retry_resumes_at_failed_step_with_new_idempotency_key(
     assert outcome.state is S.LEARN
     assert outcome.retry_count == 1
     assert outcome.failure is None
-    # resumed at LEARN: nothing before it ran again
-    assert services.steps()[8:] == [LEARN]
+    # resumed at QUALITY_AUDIT: nothing before it ran again
+    assert services.steps()[6:] == [AUDIT, PUBLISH, LEARN]
     # Temporal's retries of one step share the key; the operator's retry gets a new one
     radar_keys = {c.idempotency_key for c in services.calls_of(RADAR)}
     assert len(radar_keys) == 1
     assert [c.attempt for c in services.calls_of(RADAR)] == [1, 2, 3]
-    first, second = (c.idempotency_key for c in services.calls_of(LEARN))
+    first, second = (c.idempotency_key for c in services.calls_of(AUDIT))
     assert first != second
-    assert first.endswith(":r0")
-    assert second.endswith(":r1")
+    assert first.endswith(":QUALITY_AUDIT:r0")
+    assert second.endswith(":QUALITY_AUDIT:r1")
 
     log = actions(payload)
     assert log.index("campaign_failed") < log.index("retry_accepted")
     assert log.index("retry_accepted") < log.index("campaign_completed")
     accepted = next(e for e in payload.execution_log if e.action == "retry_accepted")
     assert accepted.details["requested_by"] == "alice"
-    assert accepted.details["resume_at"] == "LEARN"
+    assert accepted.details["resume_at"] == "QUALITY_AUDIT"
     assert accepted.details["previous_failure"] == "SERVICE_REJECTED"
     assert attrs.get(sa.CAMPAIGN_STATE) == "LEARN"
     assert attrs.get(sa.CAMPAIGN_RETRY_COUNT) == 1
     assert attrs.get(sa.CAMPAIGN_FAILURE_REASON) is None
 
 
-async def test_retry_at_publish_keeps_the_publish_key(env: WorkflowEnvironment) -> None:
-    """PUBLISH is the exception (patch `stable-publish-key`): an operator retry resumes there
-    with the same key, so a publication whose answer was lost is not repeated."""
-    services = FakeServices().script(PUBLISH, fail(FailureReason.SERVICE_REJECTED))
+@pytest.mark.parametrize("step", [PUBLISH, LEARN])
+async def test_publish_and_learn_are_keyed_per_campaign(
+    env: WorkflowEnvironment, step: str
+) -> None:
+    """PUBLISH and LEARN happen once per campaign id: an operator retry resumes there with the
+    same key (a call whose answer was lost is answered from the record, not repeated)."""
+    services = FakeServices().script(step, fail(FailureReason.SERVICE_REJECTED))
+    campaign = campaign_input()
     async with running_worker(env.client, services) as tq:
-        handle = await start(env.client, tq, campaign_input())
+        handle = await start(env.client, tq, campaign)
         await wait_for_state(handle, S.FAILED)
         await handle.signal(CampaignWorkflow.retry, RetryRequest())
         outcome = await result(handle)
     assert outcome.state is S.LEARN
     assert outcome.retry_count == 1
-    assert services.steps() == [RADAR, STRATEGY, CONTENT, AUDIT, PUBLISH, PUBLISH, LEARN]
-    first, second = (c.idempotency_key for c in services.calls_of(PUBLISH))
-    assert first == second
-    # the step after it is keyed by the operator retry again
-    assert services.calls_of(LEARN)[0].idempotency_key.endswith(":r1")
+    expected_tail = [PUBLISH, LEARN, LEARN] if step == LEARN else [PUBLISH, PUBLISH, LEARN]
+    assert services.steps()[-3:] == expected_tail
+    assert {c.idempotency_key for c in services.calls_of(PUBLISH)} == {
+        f"{campaign.campaign_id}:PUBLISH"
+    }
+    assert {c.idempotency_key for c in services.calls_of(LEARN)} == {
+        f"{campaign.campaign_id}:LEARN"
+    }
 
 
 async def run_gate_failure_and_retry(env: WorkflowEnvironment, services: FakeServices):
