@@ -34,6 +34,8 @@ TRANSITION_ACTIONS = frozenset(
     {"step_started", "campaign_failed", "retry_accepted", "campaign_completed",
      "retry_window_expired"}
 )  # fmt: skip
+# Also notified, by campaigns that hand their events to the outbox (older ones did not).
+OUTBOX_ONLY_ACTIONS = frozenset({"campaign_cancelled", "already_published"})
 
 
 class TransitionEvent(Contract):

@@ -54,6 +54,7 @@ class CarriedState(Contract):
     resume_at: CampaignState
     retry_deadline: datetime | None = None
     looked_up: bool = Field(description="The publisher was already asked (see ALREADY_PUBLISHED).")
+    refusals_logged: int = Field(default=0, ge=0)
 
 
 class CampaignInput(Contract):

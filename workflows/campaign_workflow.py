@@ -138,7 +138,10 @@ class CampaignWorkflow:
         self._refusals_logged = 0  # refused retry signals logged for the current failure
         carried = valid.carried
         if carried is not None and self._input_problem is None:
-            if workflow.info().continued_run_id is None:
+            info = workflow.info()
+            # Only a continue-as-new run has a continued_run_id without a cron schedule or a
+            # workflow retry (both also set it, and would re-run a client's input).
+            if info.continued_run_id is None or info.cron_schedule or info.attempt != 1:
                 self._input_problem = ApplicationError(
                     "the start input's `carried` is set by continue-as-new only; leave it out",
                     type=FailureReason.INVALID_INPUT.value,
@@ -149,6 +152,7 @@ class CampaignWorkflow:
                 self._resume_at = carried.resume_at
                 self._retry_deadline = carried.retry_deadline
                 self._looked_up = carried.looked_up
+                self._refusals_logged = carried.refusals_logged
         self._ending = False  # the retry window closed: the workflow is ending
         self._cancelling = False
         self._sa_written: dict[str, str | int | None] = {}
@@ -203,6 +207,8 @@ class CampaignWorkflow:
         except asyncio.CancelledError:
             self._enter_cancelled()
             self._publish_search_attributes()
+            if self._guarded():
+                await self._observer.drain()  # the events so far, and campaign_cancelled
             raise
 
     async def _walk_graph(self) -> None:
@@ -462,9 +468,7 @@ class CampaignWorkflow:
         valid = _signal_model(RetryRequest, RETRY_SIGNAL, request, extra)
         if valid is None:
             return
-        refusal = self._retry_refusal()
-        if refusal is not None and refusal[0] is Refusal.NO_RETRIES_LEFT and not self._guarded():
-            refusal = None  # campaigns started before GUARANTEES refuse it in _wait_for_retry
+        refusal = self._retry_refusal() if self._guarded() else self._legacy_retry_refusal()
         if refusal is not None:
             details = {"requested_by": valid.requested_by, "why": refusal[1]}
             if self._guarded():
@@ -483,10 +487,23 @@ class CampaignWorkflow:
         if valid is not None and self._start_refusal() is None:
             self._start_request = valid
 
+    def _legacy_retry_refusal(self) -> tuple[Refusal, str] | None:
+        """The `retry` signal's rule for campaigns started before GUARANTEES, as they ran
+        (max_retries was refused in _wait_for_retry)."""
+        if self._payload.state is not S.FAILED:
+            return Refusal.NOT_FAILED, f"campaign is {self._payload.state}, not FAILED"
+        if self._retry_request is not None:
+            return Refusal.RETRY_PENDING, "a retry of this failure was already accepted"
+        return None
+
+    def _being_cancelled(self) -> bool:
+        # Set when the cancel request is applied, before the handlers of the same activation.
+        return self._cancelling or workflow.cancellation_reason() is not None
+
     def _retry_refusal(self) -> tuple[Refusal, str] | None:
         """Why a retry is refused now, or None when it is accepted."""
         p = self._payload
-        if self._cancelling:
+        if self._being_cancelled():
             return Refusal.CANCELLED, "the campaign is being cancelled"
         if self._ending:
             return Refusal.RETRY_WINDOW_OVER, "the campaign is ending"
@@ -504,9 +521,13 @@ class CampaignWorkflow:
         return None
 
     def _start_refusal(self) -> tuple[Refusal, str] | None:
-        if self._cancelling:
+        if self._being_cancelled():
             return Refusal.CANCELLED, "the campaign is being cancelled"
-        if self._input.start_immediately or self._start_request is not None:
+        if (
+            self._input.start_immediately
+            or self._start_request is not None
+            or self._payload.state is not S.IDLE
+        ):
             return Refusal.ALREADY_STARTED, (
                 f"campaign is already started (state {self._payload.state})"
             )
@@ -557,6 +578,7 @@ class CampaignWorkflow:
             resume_at=self._resume_at,
             retry_deadline=self._retry_deadline,
             looked_up=self._looked_up,
+            refusals_logged=self._refusals_logged,
         )
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried}))
 

@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.webhook import WEBHOOK_REJECTED
     from activities.webhook_outbox import WebhookOutbox
     from contracts import CampaignPayload, TraceEntry
-    from contracts.events import TRANSITION_ACTIONS, TransitionEvent
+    from contracts.events import OUTBOX_ONLY_ACTIONS, TRANSITION_ACTIONS, TransitionEvent
 
 INFO_ACTIONS = frozenset(
     {"campaign_failed", "retry_accepted", "retry_refused", "campaign_completed",
@@ -82,8 +82,15 @@ class CampaignObserver:
             )
         if action in INFO_ACTIONS:
             self._measure(payload, action)
-        if self._notify and action in TRANSITION_ACTIONS:
+        if self._notify and (
+            action in TRANSITION_ACTIONS or (action in OUTBOX_ONLY_ACTIONS and self._uses_outbox())
+        ):
             self._publish(payload, entry)
+
+    def _uses_outbox(self) -> bool:
+        if self._outbox is None:
+            self._outbox = workflow.patched(WEBHOOK_OUTBOX)
+        return self._outbox
 
     async def drain(self) -> None:
         """Wait until every event published so far is handed to the outbox (runs recorded
@@ -137,10 +144,8 @@ class CampaignObserver:
                 details=entry.details,
             )
         )
-        if self._outbox is None:
-            self._outbox = workflow.patched(WEBHOOK_OUTBOX)
         if self._pump is None:
-            pump = self._hand_over_in_order() if self._outbox else self._deliver_in_order()
+            pump = self._hand_over_in_order() if self._uses_outbox() else self._deliver_in_order()
             self._pump = asyncio.create_task(pump)
 
     async def _hand_over_in_order(self) -> None:

@@ -382,12 +382,12 @@ class ReferenceServices:
                     artifact_id=artifact_id,
                 )
             except Exception:
-                self.ledger.abort(service, key)
+                self.ledger.abort(service, key, begin.token)
                 info.outcome = "error"
                 log.exception("service_error", service=service.value, idempotency_key=key)
                 return _problem(500, f"{service.value} failed to process the request.")
             except BaseException:  # cancelled: nothing was recorded, the key is free again
-                self.ledger.abort(service, key)
+                self.ledger.abort(service, key, begin.token)
                 raise
             info.outcome = "effect"
         return self._answer(service, decision, info, payload, replayed)

@@ -64,6 +64,8 @@ class Begin:
     """The stored response, for a replay (and the first answer, for already_done)."""
     first_campaign_id: UUID | None = None
     """The campaign the key was first used for (for conflict messages)."""
+    token: object | None = None
+    """For a fresh call: what `abort` needs, so it frees only this call's own entry."""
 
 
 @dataclass
@@ -142,8 +144,8 @@ class Ledger:
                 if entry is None:
                     self._campaign_keys[(service, campaign_id)] = key
             if entry is None:
-                self._entries[(service, key)] = _Entry(request_hash, campaign_id)
-                return Begin("fresh")
+                entry = self._entries[(service, key)] = _Entry(request_hash, campaign_id)
+                return Begin("fresh", token=entry)
             if entry.request_hash != request_hash:
                 return Begin("conflict", first_campaign_id=entry.campaign_id)
             if entry.response is None:
@@ -182,10 +184,14 @@ class Ledger:
             self._counters[service].effects += 1
             return effect
 
-    def abort(self, service: ServiceName, key: str) -> None:
-        """Forget a call that failed before its side effect: the key can be used again."""
+    def abort(self, service: ServiceName, key: str, token: object | None = None) -> None:
+        """Forget a call that failed before its side effect: the key can be used again. With
+        the `token` of its `begin`, only if the entry is still that call's (not a later one's,
+        begun after a reset)."""
         with self._lock:
             entry = self._entries.get((service, key))
+            if token is not None and entry is not token:
+                return
             if entry is not None and not entry.done:
                 del self._entries[(service, key)]
                 if self._campaign_keys.get((service, entry.campaign_id)) == key:

@@ -797,3 +797,21 @@ async def test_token_is_required_when_configured() -> None:
     assert [e["status"] for e in calls] == [401, 401, 200]
     assert all(e["service"] == "radar" and e["idempotency_key"] for e in calls)
     assert "s3cret-token" not in repr(logs)
+
+
+def test_an_abort_after_a_reset_frees_only_its_own_call() -> None:
+    from reference_services.ledger import Ledger
+
+    ledger = Ledger()
+    cid = uuid.uuid4()
+    first = ledger.begin(ServiceName.PUBLISHER, "k", "h", cid, once_per_campaign=True)
+    ledger.reset()
+    second = ledger.begin(ServiceName.PUBLISHER, "k", "h", cid, once_per_campaign=True)
+    assert first.kind == second.kind == "fresh"
+    ledger.abort(ServiceName.PUBLISHER, "k", first.token)  # the call begun before the reset
+    assert ledger.begin(ServiceName.PUBLISHER, "other", "h2", cid, once_per_campaign=True).kind == (
+        "in_progress"
+    )
+    ledger.abort(ServiceName.PUBLISHER, "k", second.token)
+    again = ledger.begin(ServiceName.PUBLISHER, "other", "h2", cid, once_per_campaign=True)
+    assert again.kind == "fresh"

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from activities.webhook_outbox import WebhookOutbox
-from contracts import CampaignState
+from contracts import CampaignState, FailureReason
 from contracts.events import TRANSITION_ACTIONS, TransitionEvent
 from contracts.webhook_outbox import (
     TRANSITION_SIGNAL,
@@ -32,7 +32,16 @@ from contracts.webhook_outbox import (
 from orchestrator_runtime.binaries import temporal_test_server
 from orchestrator_runtime.temporal_client import register_search_attributes
 from orchestrator_runtime.worker_factory import workflow_runner
-from tests.workflow.fakes import FakeServices, campaign_input, query_payload, result, start
+from tests.workflow.fakes import (
+    AUDIT,
+    FakeServices,
+    campaign_input,
+    fail,
+    query_payload,
+    result,
+    start,
+    wait_for_state,
+)
 from tests.workflow.webhook_fakes import (
     WEBHOOK_URL,
     FakeWebhook,
@@ -271,3 +280,28 @@ async def _runs(client: Client, workflow_id: str, first_run_id: str | None) -> l
         if last.HasField("workflow_execution_continued_as_new_event_attributes"):
             run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
     return runs
+
+
+async def test_a_cancelled_campaign_hands_over_its_events_and_a_cancelled_event(
+    env: WorkflowEnvironment,
+) -> None:
+    services = FakeServices().always(AUDIT, fail(FailureReason.SERVICE_REJECTED))
+    webhook = FakeWebhook()
+    async with outbox_worker(env.client, services, webhook) as tq:
+        c = campaign_input(notify_transitions=True)
+        handle = await start(env.client, tq, c)
+        await wait_for_state(handle, CampaignState.FAILED)
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await result(handle)
+        log = (await query_payload(handle)).execution_log
+        expected = [e.seq for e in log if e.action in TRANSITION_ACTIONS | {"campaign_cancelled"}]
+        await eventually(
+            lambda: _async_value(len(webhook.delivered) == len(expected)), "all delivered"
+        )
+    assert [e.seq for e in webhook.delivered] == expected
+    assert webhook.delivered[-1].type == "campaign_cancelled"
+
+
+async def _async_value(value: bool) -> bool:
+    return value
