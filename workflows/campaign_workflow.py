@@ -173,6 +173,7 @@ class CampaignWorkflow:
                 non_retryable=True,
             )
         self._guarded()  # decided first, so no wait condition ever records the marker
+        self._observer.decide()
         if self._input.carried is None:
             self._trace("campaign_created", {"execution_id": str(self._payload.execution_id)})
         else:

@@ -87,6 +87,12 @@ class CampaignObserver:
         ):
             self._publish(payload, entry)
 
+    def decide(self) -> None:
+        """Decide the outbox patch when the run begins (before any local activity: a patch
+        first called after one completes in the same task has replayed out of order)."""
+        if self._notify:
+            self._uses_outbox()
+
     def _uses_outbox(self) -> bool:
         if self._outbox is None:
             self._outbox = workflow.patched(WEBHOOK_OUTBOX)

@@ -64,6 +64,9 @@ RECENT_IDS = 1000
 SHOWN_IDS = 20
 MAX_ERROR = 300
 BACKLOG_GAUGE = "campaign_webhook_backlog"
+# A continue-as-new input over Temporal's 2 MB payload limit would fail the notifier and lose its
+# backlog: above this, the run keeps going (its history has room up to 50 MB) and says so.
+MAX_CARRIED_BYTES = 1_500_000
 
 
 @workflow.defn(name=NOTIFIER_WORKFLOW_TYPE)
@@ -81,6 +84,7 @@ class WebhookNotifierWorkflow:
         self._last_error = input.last_error
         self._last_error_at = input.last_error_at
         self._delivered_this_run = 0
+        self._too_big_to_carry = False  # warned once per run
 
     @workflow.run
     async def run(self, input: NotifierInput) -> NotifierBacklog:
@@ -90,11 +94,20 @@ class WebhookNotifierWorkflow:
                 return self.backlog()
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.logger.info(
-                    "webhook_notifier_continued_as_new",
-                    extra={"fields": {"queued": len(self._queue)}},
-                )
-                workflow.continue_as_new(self._next_input())
+                carried = self._next_input()
+                size = len(carried.model_dump_json())
+                if size <= MAX_CARRIED_BYTES:
+                    workflow.logger.info(
+                        "webhook_notifier_continued_as_new",
+                        extra={"fields": {"queued": len(self._queue)}},
+                    )
+                    workflow.continue_as_new(carried)
+                if not self._too_big_to_carry:
+                    self._too_big_to_carry = True
+                    workflow.logger.warning(
+                        "webhook_backlog_too_big_to_continue_as_new",
+                        extra={"fields": {"queued": len(self._queue), "bytes": size}},
+                    )
             await self._deliver_head()
 
     @workflow.signal(

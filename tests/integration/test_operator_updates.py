@@ -10,7 +10,8 @@ import json
 import uuid
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from contracts import (
@@ -211,3 +212,34 @@ async def test_retry_all_failed_counts_what_each_workflow_answered(
         "0 accepted, 1 refused (NO_RETRIES_LEFT: 1)"
     )
     await handles[1].terminate("test done")
+
+
+async def test_temporal_workflow_start_twice_with_one_id_publishes_once(
+    client: Client, worker: Worker, services: Services, stack: DevStack
+):
+    """Issue reproduction: the `temporal` CLI's default id-reuse policy starts a second run of a
+    campaign that already published; the second run ends ALREADY_PUBLISHED and the reference
+    publisher's record still counts one publication."""
+    c = campaign("Grow sign-ups")
+    body = json.dumps({"campaign_id": str(c.campaign_id), "brief": c.brief.model_dump(mode="json")})
+
+    def start_run() -> None:
+        done = _temporal(
+            stack, "workflow", "start", "--type", "CampaignWorkflow",
+            "--task-queue", worker.task_queue, "--workflow-id", f"campaign-{c.campaign_id}",
+            "--input", body,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    await asyncio.to_thread(start_run)
+    first = client.get_workflow_handle(f"campaign-{c.campaign_id}")
+    await asyncio.wait_for(first.result(), RESULT_TIMEOUT)
+    await asyncio.to_thread(start_run)
+    second = client.get_workflow_handle(f"campaign-{c.campaign_id}")
+    with pytest.raises(WorkflowFailureError) as failed:
+        await asyncio.wait_for(second.result(), RESULT_TIMEOUT)
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "ALREADY_PUBLISHED"
+    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    lookup = await services.http.get(f"/v1/publisher/publications/{c.campaign_id}")
+    assert lookup.status_code == 200 and lookup.json()["publication_id"] in cause.message
