@@ -243,3 +243,31 @@ async def test_temporal_workflow_start_twice_with_one_id_publishes_once(
     assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
     lookup = await services.http.get(f"/v1/publisher/publications/{c.campaign_id}")
     assert lookup.status_code == 200 and lookup.json()["publication_id"] in cause.message
+
+
+async def test_a_cancel_during_publish_is_recorded_and_a_restart_publishes_nothing(
+    client: Client, worker: Worker, services: Services, stack: DevStack
+):
+    """Issue reproduction: `campaign cancel` while PUBLISH is in flight (the publication still
+    lands), then `campaign start` of the same id. The publisher's record is the truth."""
+    await services.set_faults(latency_ms=2000, services=[ServiceName.PUBLISHER.value])
+    c = campaign("Grow sign-ups")
+    handle = await start_campaign(client, c, task_queue=worker.task_queue)
+    await wait_for_state(client, handle.id, CampaignState.PUBLISH)
+    code, out, err = await cli(stack, "cancel", str(c.campaign_id))
+    assert code == 0, out + err
+    with pytest.raises(WorkflowFailureError):
+        await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+    payload = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
+    outcome = next(e for e in payload.execution_log if e.action == "publication_outcome")
+    assert outcome.details["published"] is True
+    assert payload.execution_log[-1].details["published"] is True
+    await services.set_faults()
+
+    again = await start_campaign(client, c, task_queue=worker.task_queue)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await asyncio.wait_for(again.result(), RESULT_TIMEOUT)
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "ALREADY_PUBLISHED"
+    assert str(outcome.details["publication_id"]) in cause.message
+    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
