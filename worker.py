@@ -17,6 +17,7 @@ from typing import NoReturn
 
 import structlog
 
+from activities.http_errors import redacted
 from contracts import ServiceName
 from orchestrator_runtime.log_setup import configure_logging
 from orchestrator_runtime.observability import create_runtime
@@ -45,7 +46,7 @@ async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
                 "worker_started",
                 task_queue=worker.task_queue,
                 namespace=client.namespace,
-                services={s.value: settings.service_url(s) for s in ServiceName},
+                services={s.value: redacted(settings.service_url(s)) for s in ServiceName},
                 encryption=settings.encryption_keys is not None,
                 workflow_sandbox=settings.workflow_sandbox,
                 metrics=f"{settings.metrics_host}:{settings.metrics_port}"

@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from temporalio.exceptions import ApplicationError
@@ -103,7 +104,23 @@ def _problem(response: httpx.Response) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def redacted(url: str) -> str:
+    """`url` with any user name and password replaced by `***` (for logs and error messages)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"***@{host}{port}"))
+
+
 def error_for_transport(err: httpx.TransportError, service: str, url: str) -> ApplicationError:
+    url = redacted(url)
     if isinstance(err, httpx.TimeoutException):
         return failure(
             FailureReason.TIMEOUT,

@@ -14,13 +14,16 @@ retry_window_over, cancelled, already_started; campaign_ended once the workflow 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -169,6 +172,69 @@ async def _client(request: Request) -> Client:
 TemporalClient = Annotated[Client, Depends(_client)]
 
 
+MAX_PROBLEMS = 20
+MAX_QUOTE = 80
+
+
+def _clip(value: object) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1] + "…"
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `max_bytes` is answered 413 (by its Content-Length
+    before anything is read, or as soon as the stream passes the limit)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                await self._refuse(send)
+                return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse(
+            status_code=413,
+            content={
+                "error": "too_large",
+                "detail": f"the request body is over {self.max_bytes} bytes "
+                "(CAMPAIGN_GATEWAY_MAX_BODY_BYTES)",
+            },
+        )
+        await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
 def create_app(
     settings: GatewaySettings | None = None,
     *,
@@ -186,6 +252,7 @@ def create_app(
         description=__doc__,
     )
     app.state.temporal = temporal
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     # -- errors --
 
@@ -209,6 +276,20 @@ def create_app(
             code = next((c for cls, c in conflict_codes if isinstance(err, cls)), "conflict")
             return error(409, code, str(err))
         return error(422, "invalid", str(err))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, err: RequestValidationError) -> JSONResponse:
+        # Each bad field, with at most a short quote of what was sent (never the whole input).
+        problems = [
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": e.get("msg", ""),
+                "type": e.get("type", ""),
+                "input": _clip(e.get("input")),
+            }
+            for e in err.errors()[:MAX_PROBLEMS]
+        ]
+        return JSONResponse(status_code=422, content={"error": "invalid", "detail": problems})
 
     @app.exception_handler(TemporalUnavailableError)
     async def unavailable(_: Request, err: TemporalUnavailableError) -> JSONResponse:

@@ -17,6 +17,12 @@ class GatewaySettings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", min_length=1, description="Interface to bind.")
     port: int = Field(default=8800, ge=0, le=65535)
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Larger request bodies are refused with 413 before they are read.",
+    )
     query_timeout_seconds: float = Field(
         default=10.0,
         gt=0,

@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import CampaignActivities, ServiceClient
-from activities.http_errors import MAX_RETRY_AFTER, retry_after
+from activities.http_errors import MAX_RETRY_AFTER, redacted, retry_after
 from contracts import (
     ENDPOINTS,
     IDEMPOTENCY_HEADER,
@@ -404,3 +404,26 @@ async def test_find_publication_reads_the_receipt_or_none() -> None:
     with pytest.raises(ApplicationError) as err:
         await services.find_publication(str(campaign_id))
     assert err.value.type == FailureReason.SERVICE_UNAVAILABLE
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:pa55@svc.test:8700/x?q=1", "http://***@svc.test:8700/x?q=1"),
+        ("https://token@svc.test/", "https://***@svc.test/"),
+        ("http://[::1]:8700", "http://[::1]:8700"),
+        ("http://u:p@[::1]:8700", "http://***@[::1]:8700"),
+        ("http://svc.test:8700", "http://svc.test:8700"),
+    ],
+)
+def test_urls_are_shown_without_credentials(url: str, shown: str) -> None:
+    assert redacted(url) == shown
+
+
+async def test_a_transport_error_never_quotes_the_urls_credentials() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    err = await radar_error(refuse, base="http://user:pa55@svc.test")
+    assert "pa55" not in err.message and "user" not in err.message
+    assert "http://***@svc.test/v1/radar/scans" in err.message
