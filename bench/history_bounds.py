@@ -19,9 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import WorkflowFailureError
 
 from contracts import (
     RETRY_UPDATE,
@@ -32,16 +30,16 @@ from contracts import (
     QualityVerdict,
     RetryRequest,
 )
-from orchestrator_runtime.binaries import temporal_test_server
-from orchestrator_runtime.temporal_client import register_search_attributes
 from tests.workflow.fakes import (
     AUDIT,
     CONTENT,
     FakeServices,
     campaign_input,
     quality_report,
+    run_chain,
     running_worker,
     start,
+    time_skipping_environment,
     wait_for,
 )
 
@@ -61,36 +59,29 @@ def _parked_after(payload: CampaignPayload, retries: int) -> bool:
 
 
 async def measure(max_retries: int, content_bytes: int) -> dict[str, Any]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server(), data_converter=pydantic_data_converter
-    )
-    try:
-        await register_search_attributes(env.client)
-        services = FakeServices()
-        revision = iter(range(1000))
+    services = FakeServices()
+    revision = iter(range(1000))
 
-        async def content(call: object) -> ProducedContent:
-            return _big_content(content_bytes, next(revision))
+    async def content(call: object) -> ProducedContent:
+        return _big_content(content_bytes, next(revision))
 
-        services.always(CONTENT, content)
-        services.always(AUDIT, quality_report(QualityVerdict.FAIL))
-        async with running_worker(env.client, services) as tq:
-            handle = await start(
-                env.client,
-                tq,
-                campaign_input(max_retries=max_retries, retry_window=timedelta(days=7)),
-            )
-            for n in range(max_retries + 1):
-                await wait_for(handle, partial(_parked_after, retries=n), "FAILED", 60)
-                if n < max_retries:
-                    await handle.execute_update(RETRY_UPDATE, RetryRequest(requested_by="bench"))
-            try:
-                await handle.result()  # the time-skipping server skips the 7-day window
-            except WorkflowFailureError:
-                pass
-            histories = await _run_chain(env.client, handle)
-    finally:
-        await env.shutdown()
+    services.always(CONTENT, content)
+    services.always(AUDIT, quality_report(QualityVerdict.FAIL))
+    async with time_skipping_environment() as env, running_worker(env.client, services) as tq:
+        handle = await start(
+            env.client,
+            tq,
+            campaign_input(max_retries=max_retries, retry_window=timedelta(days=7)),
+        )
+        for n in range(max_retries + 1):
+            await wait_for(handle, partial(_parked_after, retries=n), "FAILED", 60)
+            if n < max_retries:
+                await handle.execute_update(RETRY_UPDATE, RetryRequest(requested_by="bench"))
+        try:
+            await handle.result()  # the time-skipping server skips the 7-day window
+        except WorkflowFailureError:
+            pass
+        histories = await run_chain(env.client, handle)
     sizes = [len(h.to_json().encode()) for h in histories]
     events = [len(h.events) for h in histories]
     return {
@@ -102,20 +93,6 @@ async def measure(max_retries: int, content_bytes: int) -> dict[str, Any]:
         "largest_run_share_of_event_limit": round(max(events) / 51_200, 4),
         "largest_run_share_of_size_limit": round(max(sizes) / (50 * 1024 * 1024), 4),
     }
-
-
-async def _run_chain(client: Client, handle: WorkflowHandle[Any, Any]) -> list[WorkflowHistory]:
-    """The histories of the campaign's first run and of every run it continued as new into."""
-    histories = []
-    run_id = handle.first_execution_run_id or handle.run_id
-    while run_id:
-        history = await client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
-        histories.append(history)
-        last = history.events[-1]
-        continued = last.HasField("workflow_execution_continued_as_new_event_attributes")
-        attributes = last.workflow_execution_continued_as_new_event_attributes
-        run_id = attributes.new_execution_run_id if continued else None
-    return histories
 
 
 def main() -> None:

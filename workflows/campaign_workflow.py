@@ -294,9 +294,8 @@ class CampaignWorkflow:
         except (ActivityError, ApplicationError) as err:  # a local activity's may come bare
             if is_cancelled_exception(err):
                 raise asyncio.CancelledError() from err
-            cause = err.cause if isinstance(err, ActivityError) else err
-            why = f"{cause.type}: {cause.message}" if isinstance(cause, ApplicationError) else err
-            self._trace("publication_lookup_failed", {"error": str(why)})
+            reason, message = _classify(err)
+            self._trace("publication_lookup_failed", {"error": f"{reason}: {message}"})
             return
         if record.receipt is not None:
             await self._end_already_published(
@@ -787,15 +786,18 @@ def _placeholder_input() -> CampaignInput:
     )
 
 
-def _classify(err: ActivityError) -> tuple[FailureReason, str]:
-    """The FailureReason of an activity that gave up, from the last attempt's cause."""
-    cause = err.cause
+def _classify(err: ActivityError | ApplicationError) -> tuple[FailureReason, str]:
+    """The FailureReason of an activity that gave up, from the last attempt's cause (a local
+    activity's error may come bare, without its ActivityError)."""
+    retry_state, cause = (
+        (None, err) if isinstance(err, ApplicationError) else (err.retry_state, err.cause)
+    )
     if isinstance(cause, ApplicationError):
         known = {r.value for r in FailureReason}
         reason = FailureReason(cause.type) if cause.type in known else FailureReason.INTERNAL_ERROR
         return (
             reason,
-            f"{cause.message} (retry state: {err.retry_state.name if err.retry_state else 'n/a'})",
+            f"{cause.message} (retry state: {retry_state.name if retry_state else 'n/a'})",
         )
     if isinstance(cause, TemporalTimeoutError):
         return (

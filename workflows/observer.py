@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -151,43 +153,34 @@ class CampaignObserver:
             )
         )
         if self._pump is None:
-            pump = self._hand_over_in_order() if self._uses_outbox() else self._deliver_in_order()
-            self._pump = asyncio.create_task(pump)
+            self._pump = asyncio.create_task(self._pump_in_order(self._uses_outbox()))
 
-    async def _hand_over_in_order(self) -> None:
+    async def _pump_in_order(self, outbox: bool) -> None:
+        """Hand each event to the outbox (or, for runs recorded before it, deliver it), in order."""
+        send: Callable[[Any, TransitionEvent], Awaitable[object]]
+        if outbox:
+            send, timeout, retry, verb, lost = (
+                WebhookOutbox.enqueue_transition, ENQUEUE_TIMEOUT, ENQUEUE_RETRY,
+                "outbox", "transition event not handed to the outbox",
+            )  # fmt: skip
+        else:
+            send, timeout, retry, verb, lost = (
+                CampaignActivities.notify_transition, WEBHOOK_TIMEOUT, WEBHOOK_RETRY,
+                "notify", "transition event not delivered",
+            )  # fmt: skip
         while True:
             await workflow.wait_condition(lambda: bool(self._queue))
             event = self._queue[0]
             try:
                 await workflow.execute_activity_method(
-                    WebhookOutbox.enqueue_transition,
+                    send,
                     event,
-                    start_to_close_timeout=ENQUEUE_TIMEOUT,
-                    retry_policy=ENQUEUE_RETRY,
-                    summary=f"outbox {event.type} ({event.state})",
+                    start_to_close_timeout=timeout,
+                    retry_policy=retry,
+                    summary=f"{verb} {event.type} ({event.state})",
                 )
             except ActivityError as err:
                 workflow.logger.warning(
-                    "transition event not handed to the outbox",
-                    extra={"fields": {"event_id": event.event_id, "error": str(err.cause)}},
-                )
-            self._queue.popleft()
-
-    async def _deliver_in_order(self) -> None:
-        while True:
-            await workflow.wait_condition(lambda: bool(self._queue))
-            event = self._queue[0]
-            try:
-                await workflow.execute_activity_method(
-                    CampaignActivities.notify_transition,
-                    event,
-                    start_to_close_timeout=WEBHOOK_TIMEOUT,
-                    retry_policy=WEBHOOK_RETRY,
-                    summary=f"notify {event.type} ({event.state})",
-                )
-            except ActivityError as err:
-                workflow.logger.warning(
-                    "transition event not delivered",
-                    extra={"fields": {"event_id": event.event_id, "error": str(err.cause)}},
+                    lost, extra={"fields": {"event_id": event.event_id, "error": str(err.cause)}}
                 )
             self._queue.popleft()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -79,6 +80,12 @@ async def begin(client: Client, c: CampaignInput, queue: str) -> WorkflowHandle[
     )
 
 
+async def ended(handle: WorkflowHandle[Any, Any]) -> None:
+    """Wait until the run has closed, however it ended."""
+    with contextlib.suppress(WorkflowFailureError):
+        await asyncio.wait_for(handle.result(), 60)
+
+
 async def happy_path(client: Client, admin: Admin, queue: str) -> WorkflowHandle[Any, Any]:
     handle = await begin(client, campaign(1), queue)
     await outcomes(client, [handle], within=60)
@@ -113,10 +120,7 @@ async def cancellation(client: Client, admin: Admin, queue: str) -> WorkflowHand
     handle = await begin(client, campaign(4), queue)
     await wait_for_state(client, handle.id, CampaignState.STRATEGY_GEN)
     await handle.cancel()
-    try:
-        await asyncio.wait_for(handle.result(), 60)
-    except WorkflowFailureError:
-        pass
+    await ended(handle)
     await admin.faults()
     return handle
 
@@ -137,10 +141,7 @@ async def retry_window_expired(
     """Gate closes and nobody retries: the workflow ends failed when the window expires."""
     c = campaign(6, objective=RISKY).model_copy(update={"retry_window": timedelta(seconds=2)})
     handle = await begin(client, c, queue)
-    try:
-        await asyncio.wait_for(handle.result(), 60)
-    except WorkflowFailureError:
-        pass
+    await ended(handle)
     return handle
 
 
@@ -152,10 +153,7 @@ async def already_published(client: Client, admin: Admin, queue: str) -> Workflo
     handle = await client.start_workflow(
         WORKFLOW_TYPE, c, id=workflow_id_for(c.campaign_id), task_queue=queue
     )
-    try:
-        await asyncio.wait_for(handle.result(), 60)
-    except WorkflowFailureError:
-        pass
+    await ended(handle)
     return handle
 
 
@@ -167,10 +165,7 @@ async def cancel_during_publish(
     handle = await begin(client, campaign(8), queue)
     await wait_for_state(client, handle.id, CampaignState.PUBLISH)
     await handle.cancel()
-    try:
-        await asyncio.wait_for(handle.result(), 60)
-    except WorkflowFailureError:
-        pass
+    await ended(handle)
     await admin.faults()
     return handle
 

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
+import pytest
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contracts import (
@@ -53,6 +56,8 @@ from contracts import (
     TrendReport,
     workflow_id_for,
 )
+from orchestrator_runtime.binaries import temporal_test_server
+from orchestrator_runtime.temporal_client import register_search_attributes
 from orchestrator_runtime.worker_factory import workflow_runner
 from workflows import CampaignWorkflow
 
@@ -406,3 +411,41 @@ async def result(handle: WorkflowHandle[Any, Any], within: float = 20.0) -> Any:
 
 def actions(payload: CampaignPayload) -> list[str]:
     return [e.action for e in payload.execution_log]
+
+
+async def failure_of(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
+    """The ApplicationError a campaign failed with (the test fails if it did not fail)."""
+    with pytest.raises(WorkflowFailureError) as info:
+        await result(handle, within=15)
+    cause = info.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause
+
+
+async def run_chain(client: Client, handle: WorkflowHandle[Any, Any]) -> list[WorkflowHistory]:
+    """The histories of a campaign's first run and of every run it continued as new into."""
+    histories = []
+    run_id = handle.first_execution_run_id or handle.run_id
+    while run_id:
+        history = await client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
+        histories.append(history)
+        last = history.events[-1]
+        continued = last.HasField("workflow_execution_continued_as_new_event_attributes")
+        attributes = last.workflow_execution_continued_as_new_event_attributes
+        run_id = attributes.new_execution_run_id if continued else None
+    return histories
+
+
+@asynccontextmanager
+async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server, with the pydantic converter and our search
+    attributes."""
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=temporal_test_server(),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        await register_search_attributes(environment.client)
+        yield environment
+    finally:
+        await environment.shutdown()

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
-    Client,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
@@ -49,8 +48,10 @@ from tests.workflow.fakes import (
     blocked,
     campaign_input,
     fail,
+    failure_of,
     query_payload,
     result,
+    run_chain,
     running_worker,
     start,
     wait_for,
@@ -59,14 +60,6 @@ from tests.workflow.fakes import (
 
 S = CampaignState
 FIRST_AT = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-async def _failure_of(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
-    with pytest.raises(WorkflowFailureError) as info:
-        await result(handle, within=15)
-    cause = info.value.cause
-    assert isinstance(cause, ApplicationError)
-    return cause
 
 
 def _receipt(campaign_id: uuid.UUID) -> PublishReceipt:
@@ -92,7 +85,7 @@ async def test_a_second_run_of_a_published_campaign_ends_without_publishing(
         first = await result(await start(env.client, tq, campaign))
         assert first.state is S.LEARN
         second = await start(env.client, tq, campaign)
-        err = await _failure_of(second)
+        err = await failure_of(second)
         payload = await query_payload(second)
     assert err.type == FailureReason.ALREADY_PUBLISHED
     assert err.non_retryable
@@ -126,7 +119,7 @@ async def test_the_publisher_refusing_a_second_publication_ends_the_run_with_its
     services.script(PUBLISH, refuse)
     async with running_worker(env.client, services) as tq:
         handle = await start(env.client, tq, campaign)
-        err = await _failure_of(handle)
+        err = await failure_of(handle)
         payload = await query_payload(handle)
     assert err.type == FailureReason.ALREADY_PUBLISHED
     assert first.publication_id in err.message
@@ -167,7 +160,7 @@ async def test_a_cancel_during_publish_waits_for_the_outcome_and_the_next_run_le
         payload = await query_payload(handle)
 
         again = await start(env.client, tq, campaign)
-        err = await _failure_of(again)
+        err = await failure_of(again)
     log = actions(payload)
     assert log[-3:] == [
         "cancel_requested_during_publish",
@@ -195,7 +188,7 @@ async def test_learn_giving_up_then_cancel_then_start_again_publishes_once(
         await handle.cancel()
         with pytest.raises(WorkflowFailureError):
             await result(handle)
-        err = await _failure_of(await start(env.client, tq, campaign))
+        err = await failure_of(await start(env.client, tq, campaign))
     assert err.type == FailureReason.ALREADY_PUBLISHED
     assert services.steps().count(PUBLISH) == 1
 
@@ -342,23 +335,6 @@ async def test_a_malformed_update_is_rejected_and_the_campaign_goes_on(
 # ---- bounded history ----------------------------------------------------------------------------
 
 
-async def _run_chain(client: Client, handle: WorkflowHandle[Any, Any]) -> list[Any]:
-    """The histories of a run and of every run it continued as new into, in order."""
-    histories = []
-    run_id = handle.first_execution_run_id or handle.run_id
-    while run_id:
-        history = await client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
-        histories.append(history)
-        last = history.events[-1]
-        continued = last.workflow_execution_continued_as_new_event_attributes
-        run_id = (
-            continued.new_execution_run_id
-            if last.HasField("workflow_execution_continued_as_new_event_attributes")
-            else None
-        )
-    return histories
-
-
 async def test_refused_retries_keep_history_and_log_bounded(env: WorkflowEnvironment) -> None:
     """Issue reproduction 7: 500 refused retries with 1,000-character reasons. The campaign
     continues as new while parked (state carried), logs the first few refusals and counts the
@@ -381,7 +357,7 @@ async def test_refused_retries_keep_history_and_log_bounded(env: WorkflowEnviron
             within=60,
         )
         refusal = await _refusal(latest, RETRY_UPDATE)
-        histories = await _run_chain(env.client, first_run)
+        histories = await run_chain(env.client, first_run)
         await latest.cancel()
     assert answer.retries_left == 0
     assert refusal.type == Refusal.NO_RETRIES_LEFT
@@ -409,7 +385,7 @@ async def test_an_idle_campaign_continues_as_new_and_still_starts(env: WorkflowE
         for _ in range(120):
             await latest.signal("start", {"requested_by": ""})  # malformed: dropped, logged
         await wait_for(latest, lambda p: "continued_as_new" in actions(p), "continued as new")
-        histories = await _run_chain(env.client, first_run)
+        histories = await run_chain(env.client, first_run)
         answer = await latest.execute_update(START_UPDATE, result_type=StartAccepted)
         outcome = CampaignOutcome.model_validate(await result(latest))
     assert len(histories) >= 2
@@ -435,6 +411,6 @@ async def test_carried_state_from_a_client_is_refused(env: WorkflowEnvironment) 
         }
     )
     async with running_worker(env.client, FakeServices()) as tq:
-        err = await _failure_of(await start(env.client, tq, forged))
+        err = await failure_of(await start(env.client, tq, forged))
     assert err.type == FailureReason.INVALID_INPUT
     assert "carried" in err.message

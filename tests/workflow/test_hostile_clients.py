@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from temporalio.api.common.v1 import Payloads, WorkflowExecution
 from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from contracts import (
@@ -32,6 +31,7 @@ from tests.workflow.fakes import (
     actions,
     campaign_input,
     fail,
+    failure_of,
     quality_report,
     query_payload,
     query_state,
@@ -43,14 +43,6 @@ from tests.workflow.fakes import (
 )
 
 S = CampaignState
-
-
-async def _failure_of(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
-    with pytest.raises(WorkflowFailureError) as info:
-        await result(handle, within=15)
-    cause = info.value.cause
-    assert isinstance(cause, ApplicationError)
-    return cause
 
 
 async def _raw_signal(client: Client, workflow_id: str, name: str, *values: Any) -> None:
@@ -79,7 +71,7 @@ async def test_a_missing_or_doubled_start_input_fails_the_workflow_at_once(
         handle = await env.client.start_workflow(
             WORKFLOW_TYPE, args=args, id=workflow_id_for(campaign_id), task_queue=tq
         )
-        cause = await _failure_of(handle)
+        cause = await failure_of(handle)
     assert cause.type == FailureReason.INVALID_INPUT.value
     assert "must be one JSON object (CampaignInput)" in cause.message
     assert services.calls == []
@@ -94,7 +86,7 @@ async def test_a_workflow_id_that_is_not_the_campaigns_is_refused(
         handle = await env.client.start_workflow(
             WORKFLOW_TYPE, c, id=f"my-own-id-{uuid.uuid4()}", task_queue=tq
         )
-        cause = await _failure_of(handle)
+        cause = await failure_of(handle)
     assert cause.type == FailureReason.INVALID_INPUT.value
     assert workflow_id_for(c.campaign_id) in cause.message
     assert services.calls == []

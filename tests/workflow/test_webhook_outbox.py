@@ -29,8 +29,6 @@ from contracts.webhook_outbox import (
     NotifierInput,
     notifier_workflow_id,
 )
-from orchestrator_runtime.binaries import temporal_test_server
-from orchestrator_runtime.temporal_client import register_search_attributes
 from orchestrator_runtime.worker_factory import workflow_runner
 from tests.workflow.fakes import (
     AUDIT,
@@ -40,6 +38,7 @@ from tests.workflow.fakes import (
     query_payload,
     result,
     start,
+    time_skipping_environment,
     wait_for_state,
 )
 from tests.workflow.webhook_fakes import (
@@ -56,15 +55,8 @@ from workflows import CampaignWorkflow, WebhookNotifierWorkflow
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A test server of its own: these tests skip time, which workflows other tests leave
     behind (waiting on task queues nobody polls any more) could hold back."""
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server(),
-        data_converter=pydantic_data_converter,
-    )
-    try:
-        await register_search_attributes(environment.client)
+    async with time_skipping_environment() as environment:
         yield environment
-    finally:
-        await environment.shutdown()
 
 
 def event(campaign_id: uuid.UUID, seq: int) -> TransitionEvent:
