@@ -6,7 +6,8 @@ from enum import StrEnum
 
 
 class CampaignState(StrEnum):
-    """The eight states of the campaign graph."""
+    """The eight states of the campaign graph, and CANCELLED: where a cancel ends a campaign
+    (from any state but LEARN; never retried, never FAILED)."""
 
     IDLE = "IDLE"
     RADAR_SCAN = "RADAR_SCAN"
@@ -16,6 +17,7 @@ class CampaignState(StrEnum):
     PUBLISH = "PUBLISH"
     LEARN = "LEARN"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
 
 
 # The happy path, in order. LEARN is the successful terminal state.

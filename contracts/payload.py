@@ -91,8 +91,8 @@ class CampaignPayload(Contract):
         return entry
 
     def is_terminal(self) -> bool:
-        """LEARN, or FAILED with no retries left."""
-        return self.state is CampaignState.LEARN or (
+        """LEARN, CANCELLED, or FAILED with no retries left."""
+        return self.state in (CampaignState.LEARN, CampaignState.CANCELLED) or (
             self.state is CampaignState.FAILED and not self.can_retry()
         )
 

@@ -356,7 +356,7 @@ class CampaignWorkflow:
                 "message": failed.message,
                 "resume_at": failed.resume_at.value,
                 "retries_left": p.max_retries - p.retry_count,
-                "retry_window_seconds": self._input.retry_window.total_seconds(),
+                "retry_window_seconds": int(self._input.retry_window.total_seconds()),
             },
         )
 
@@ -423,6 +423,7 @@ class CampaignWorkflow:
         p = self._payload
         step = p.state if p.state is not S.FAILED else (p.failure.step if p.failure else p.state)
         p.mark_failed(FailureReason.CANCELLED, "cancelled by request", step=step, at=workflow.now())
+        p.state = S.CANCELLED  # the failure says where; the state, that it ended by request
         self._trace(
             "campaign_cancelled", {"step": step.value, "published": p.publish_receipt is not None}
         )

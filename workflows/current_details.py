@@ -26,7 +26,10 @@ def _entry(entry: TraceEntry) -> str:
 def current_details(p: CampaignPayload) -> str:
     lines = [f"**State:** `{p.state}` · operator retries used: {p.retry_count} of {p.max_retries}"]
     failure = p.failure
-    if p.state is CampaignState.FAILED and failure is not None:
+    if p.state is CampaignState.CANCELLED:
+        at = f" at `{failure.step}`" if failure is not None else ""
+        lines += ["", f"Cancelled by request{at}: it is never retried."]
+    elif p.state is CampaignState.FAILED and failure is not None:
         lines += [
             "",
             f"**Failed at** `{failure.step}` with reason `{failure.reason}`:",

@@ -450,7 +450,7 @@ async def test_cancel_while_activity_runs(env: WorkflowEnvironment) -> None:
         assert isinstance(info.value.cause, CancelledError)
         payload = await query_payload(handle)
     assert "campaign_cancelled" in actions(payload)
-    assert payload.state is S.FAILED
+    assert payload.state is S.CANCELLED
     assert payload.failure is not None
     assert payload.failure.reason is FailureReason.CANCELLED
     assert payload.failure.step is S.CONTENT_PROD
