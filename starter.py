@@ -17,74 +17,62 @@ A day's work:
 Connection settings come from Temporal's envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE) or --address/--namespace.
 
-Exit codes: 0 ok (LEARN for --wait); 1 campaign FAILED; 2 invalid input; 3 unknown campaign, or
-the campaign refuses the command (the reason and its code are printed); 4 Temporal unreachable,
-or no worker answered in time.
+Exit codes: 0 ok (LEARN for --wait); 1 campaign FAILED (or cancelled); 2 invalid input or
+settings; 3 unknown campaign, or the campaign refuses the command (the reason and its code are
+printed); 4 Temporal unreachable; 5 no worker: none polls the campaign's task queue, or none
+answered in time; 70 an unexpected error (one line; CAMPAIGN_DEBUG=1 shows the traceback).
+Every error names the Temporal server and namespace it asked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
+import traceback
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from temporalio.client import Client, WorkflowExecutionStatus
 
-from contracts import (
-    PAYLOAD_QUERY,
-    CampaignOutcome,
-    CampaignPayload,
-    CampaignState,
-    Channel,
-    FailureReason,
-    RetryAccepted,
-    RetryRequest,
-    StartAccepted,
-    StartRequest,
-    TraceEntry,
-)
+from contracts import CampaignState, Channel, FailureReason
 from orchestrator_runtime.campaign_batch import (
     DEFAULT_MAX_IN_FLIGHT,
     BatchReport,
     LineProblem,
     run_batch,
 )
-from orchestrator_runtime.campaign_input import (
-    CampaignInputError,
-    campaign_input_from_dict,
-    campaign_input_from_file,
-)
-from orchestrator_runtime.campaign_ops import (
-    BulkRetryResult,
-    CampaignConflictError,
-    CampaignError,
-    CampaignStatus,
-    NoWorkerError,
-    UnknownCampaignError,
-    campaign_payload,
-    campaign_status,
-    cancel_campaign,
-    list_campaigns,
-    retry_all_failed,
-    retry_campaign,
-    send_start,
-    start_campaign,
-    visibility_query,
-    workflow_id_from_ref,
-)
 from orchestrator_runtime.process_exit import exit_code, exit_without_finalizing
-from orchestrator_runtime.settings import Settings, SettingsError, load_settings
-from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect
 
-EXIT_FAILED, EXIT_INPUT, EXIT_CAMPAIGN, EXIT_UNREACHABLE = 1, 2, 3, 4
+if TYPE_CHECKING:  # the rest loads in the commands that use it: `campaign --help` stays fast
+    from temporalio.client import (
+        Client,
+        WorkflowExecutionStatus,
+        WorkflowHandle,
+    )
+    from temporalio.service import RPCError
+
+    from contracts import (
+        CampaignPayload,
+        RetryAccepted,
+        StartAccepted,
+        TraceEntry,
+    )
+    from orchestrator_runtime.campaign_ops import (
+        BulkRetryResult,
+        CampaignStatus,
+    )
+    from orchestrator_runtime.settings import ClientSettings
+
+EXIT_FAILED, EXIT_INPUT, EXIT_CAMPAIGN, EXIT_UNREACHABLE, EXIT_NO_WORKER = 1, 2, 3, 4, 5
+EXIT_BUG = 70  # EX_SOFTWARE
 
 app = typer.Typer(
     name="campaign",
@@ -99,15 +87,42 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 
 
+def _one_of(choices: type[StrEnum]) -> str:
+    return "one of " + ", ".join(c.value for c in choices) + " (any case)"
+
+
 AddressOpt = Annotated[
     str | None,
-    typer.Option("--address", help="Temporal host:port (default: envconfig, else localhost:7233)"),
+    typer.Option(
+        "--address",
+        metavar="HOST:PORT",
+        help="Temporal server (default: envconfig, else localhost:7233)",
+    ),
 ]
 NamespaceOpt = Annotated[
-    str | None, typer.Option("--namespace", help="Temporal namespace (default: envconfig)")
+    str | None,
+    typer.Option("--namespace", metavar="NAME", help="Temporal namespace (default: envconfig)"),
+]
+FailureReasonsOpt = Annotated[
+    list[FailureReason] | None,
+    typer.Option(
+        "--failure-reason",
+        metavar="REASON",
+        case_sensitive=False,
+        help=f"Why it failed, {_one_of(FailureReason)}; repeat for several",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
-CampaignArg = Annotated[str, typer.Argument(help="Campaign id (UUID) or workflow id")]
+CampaignArg = Annotated[str, typer.Argument(metavar="ID", help="Campaign id (UUID) or workflow id")]
+WaitTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="With --wait: give up following after this many seconds",
+        min=1,
+    ),
+]
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -116,36 +131,79 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def _run(work: Callable[[Client], Awaitable[T]], address: str | None, namespace: str | None) -> T:
-    """Connect, run, and turn every expected error into one clear line and an exit code."""
+    """Connect, run, and turn every expected error into one clear line and an exit code; every
+    line after the connection names the server and namespace it asked."""
+    from temporalio.service import RPCError
+
+    from orchestrator_runtime.campaign_ops import (
+        CampaignConflictError,
+        CampaignError,
+        NoWorkerError,
+        UnknownCampaignError,
+        target,
+    )
+    from orchestrator_runtime.settings import SettingsError
+    from orchestrator_runtime.temporal_client import (
+        ConnectionConfigError,
+        TemporalUnavailableError,
+        cli_runtime,
+        connect,
+    )
+
+    asked: list[str] = []
 
     async def main() -> T:
-        client = await connect(target_host=address, namespace=namespace)
+        client = await connect(target_host=address, namespace=namespace, runtime=cli_runtime())
+        asked.append(target(client))
         return await work(client)
+
+    def where(message: str) -> str:
+        return message if not asked or asked[0] in message else f"{message} ({asked[0]})"
 
     try:
         return asyncio.run(main())
+    except ConnectionConfigError as err:  # a bad TLS file, encryption key or tracing setup
+        raise _fail(str(err), EXIT_INPUT) from None
     except TemporalUnavailableError as err:
         raise _fail(str(err), EXIT_UNREACHABLE) from None
     except SettingsError as err:
         raise _fail(str(err), EXIT_INPUT) from None
     except UnknownCampaignError as err:
-        raise _fail(str(err), EXIT_CAMPAIGN) from None
+        raise _fail(where(str(err)), EXIT_CAMPAIGN) from None
     except CampaignConflictError as err:  # refused commands too: the reason and its code
-        raise _fail(str(err), EXIT_CAMPAIGN) from None
+        raise _fail(where(str(err)), EXIT_CAMPAIGN) from None
     except NoWorkerError as err:
-        raise _fail(str(err), EXIT_UNREACHABLE) from None
+        raise _fail(where(str(err)), EXIT_NO_WORKER) from None
     except CampaignError as err:
-        raise _fail(str(err), EXIT_INPUT) from None
+        raise _fail(where(str(err)), EXIT_INPUT) from None
+    except RPCError as err:
+        message, code = rpc_failure(err)
+        raise _fail(where(message), code) from None
 
 
-def _settings() -> Settings:
+def rpc_failure(err: RPCError) -> tuple[str, int]:
+    """A call the server refused or could not answer, as one line and an exit code."""
+    from temporalio.service import RPCStatusCode
+
+    if err.status == RPCStatusCode.NOT_FOUND and "amespace" in err.message:
+        return f"{err.message.rstrip('.')}: check --namespace / TEMPORAL_NAMESPACE", EXIT_INPUT
+    if err.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.PERMISSION_DENIED):
+        return f"Temporal refused the call: {err.message}", EXIT_INPUT
+    return f"Temporal did not answer ({err.status.name}: {err.message})", EXIT_UNREACHABLE
+
+
+def _settings() -> ClientSettings:
+    from orchestrator_runtime.settings import SettingsError, load_client_settings
+
     try:
-        return load_settings()
+        return load_client_settings()
     except SettingsError as err:
         raise _fail(str(err), EXIT_INPUT) from None
 
 
 def _check_ref(campaign: str) -> str:
+    from orchestrator_runtime.campaign_ops import CampaignError, workflow_id_from_ref
+
     try:
         return workflow_id_from_ref(campaign)
     except CampaignError as err:
@@ -160,19 +218,54 @@ def _entry_line(entry: TraceEntry) -> str:
 
 
 async def _follow(
-    client: Client, workflow_id: str, *, since_last: str | None = None
+    client: Client, workflow_id: str, *, patience: float, since_last: str | None = None
 ) -> CampaignPayload:
     """Print log entries as they appear, until the campaign closes or parks in FAILED. With
-    `since_last`, begin at the last entry with that action (after a retry: what followed it)."""
+    `since_last`, begin at the last entry with that action (after a retry: what followed it).
+    With no worker polling, say so at once and keep waiting for one, up to `patience` seconds."""
+    from contracts import CampaignOutcome
+    from orchestrator_runtime.campaign_ops import (
+        CampaignError,
+        CampaignWedgedError,
+        NoWorkerError,
+        campaign_status,
+        no_worker,
+        worker_polling,
+    )
+
     handle = client.get_workflow_handle(workflow_id, result_type=CampaignOutcome)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    queue = (await campaign_status(client, workflow_id)).task_queue or ""
     closed = asyncio.ensure_future(handle.result())
     seen: int | None = None if since_last else 0
+    warned = False
+    if queue and not await worker_polling(client, queue):
+        none = no_worker(client, queue, f"{workflow_id} waits until one starts")
+        err_console.print(f"warning: {none}; waiting up to {patience:g}s", markup=False)
+        warned = True
+        while not await worker_polling(client, queue):
+            if loop.time() > deadline:
+                raise none
+            await asyncio.sleep(1.0)
     try:
         while True:
             was_closed = closed.done()
-            payload: CampaignPayload = await handle.query(
-                PAYLOAD_QUERY, result_type=CampaignPayload
-            )
+            try:
+                payload = await _answer(client, handle, queue)
+            except NoWorkerError as none:
+                if isinstance(none, CampaignWedgedError) or loop.time() > deadline:
+                    raise
+                if not warned:
+                    err_console.print(f"warning: {none}; waiting up to {patience:g}s", markup=False)
+                    warned = True
+                await asyncio.sleep(1.0)
+                continue
+            if loop.time() > deadline and not was_closed:
+                raise CampaignError(
+                    f"{workflow_id} is still {payload.state} after {patience:g}s (--timeout): "
+                    f"follow it with `campaign log {workflow_id}`"
+                )
             if seen is None:
                 seen = max(
                     (i for i, e in enumerate(payload.execution_log) if e.action == since_last),
@@ -190,33 +283,89 @@ async def _follow(
         closed.cancel()
 
 
+async def _answer(client: Client, handle: WorkflowHandle[Any, Any], queue: str) -> CampaignPayload:
+    """The payload by query; NoWorkerError at once when no worker polls `queue`."""
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError
+
+    from contracts import PAYLOAD_QUERY, CampaignPayload
+    from orchestrator_runtime.campaign_ops import (
+        CampaignWedgedError,
+        no_answer,
+        no_worker,
+        wedged_reason,
+    )
+
+    try:
+        payload: CampaignPayload = await handle.query(
+            PAYLOAD_QUERY, result_type=CampaignPayload, rpc_timeout=QUERY_TIMEOUT
+        )
+        return payload
+    except RPCError as err:
+        if not no_answer(err):
+            raise
+    except WorkflowQueryFailedError as err:
+        raise CampaignWedgedError(f"the worker cannot answer for {handle.id}: {err}") from None
+    if wedged := await wedged_reason(client, handle.id):
+        raise CampaignWedgedError(f"the worker cannot answer for {handle.id}: {wedged}")
+    raise no_worker(client, queue, f"nothing can run {handle.id}")
+
+
+QUERY_TIMEOUT = timedelta(seconds=3)  # while following: a worker that polls answers at once
+
+
 @app.command()
 def start(
     campaign: Annotated[
         str | None,
-        typer.Argument(help="An existing campaign waiting in IDLE: start it (no brief options)"),
+        typer.Argument(
+            metavar="[ID]", help="An existing campaign waiting in IDLE: start it (no brief options)"
+        ),
     ] = None,
     file: Annotated[
         Path | None,
         typer.Option(
-            "--file", "-f", help="JSON file: a full campaign input, or just a brief", dir_okay=False
+            "--file",
+            "-f",
+            metavar="FILE",
+            help="JSON file: a full campaign input, or just a brief",
+            dir_okay=False,
         ),
     ] = None,
-    name: Annotated[str | None, typer.Option(help="Campaign name")] = None,
-    objective: Annotated[str | None, typer.Option(help="What the campaign must achieve")] = None,
-    audience: Annotated[str | None, typer.Option(help="Who it speaks to")] = None,
-    channel: Annotated[
-        list[Channel] | None, typer.Option("--channel", "-c", help="Repeat for each channel")
+    name: Annotated[str | None, typer.Option(metavar="TEXT", help="Campaign name")] = None,
+    objective: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="What the campaign must achieve")
     ] = None,
-    locale: Annotated[str | None, typer.Option(help="e.g. en-US")] = None,
-    budget: Annotated[float | None, typer.Option(help="Budget, >= 0")] = None,
-    keyword: Annotated[list[str] | None, typer.Option("--keyword", "-k", help="Repeatable")] = None,
-    campaign_id: Annotated[str | None, typer.Option(help="UUID; generated when omitted")] = None,
-    max_retries: Annotated[int | None, typer.Option(help="Operator retries allowed")] = None,
-    task_queue: Annotated[str | None, typer.Option(help="Default: CAMPAIGN_TASK_QUEUE")] = None,
+    audience: Annotated[str | None, typer.Option(metavar="TEXT", help="Who it speaks to")] = None,
+    channel: Annotated[
+        list[Channel] | None,
+        typer.Option(
+            "--channel",
+            "-c",
+            metavar="CHANNEL",
+            case_sensitive=False,
+            help=f"{_one_of(Channel)}; repeat for each channel",
+        ),
+    ] = None,
+    locale: Annotated[str | None, typer.Option(metavar="LOCALE", help="e.g. en-US")] = None,
+    budget: Annotated[float | None, typer.Option(metavar="AMOUNT", help="Budget, >= 0")] = None,
+    keyword: Annotated[
+        list[str] | None,
+        typer.Option("--keyword", "-k", metavar="WORD", help="Repeat for each keyword"),
+    ] = None,
+    campaign_id: Annotated[
+        str | None, typer.Option(metavar="UUID", help="UUID; generated when omitted")
+    ] = None,
+    max_retries: Annotated[
+        int | None, typer.Option(metavar="N", help="Operator retries allowed")
+    ] = None,
+    task_queue: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Default: CAMPAIGN_TASK_QUEUE")
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Follow the campaign live to its end")
     ] = False,
+    timeout: WaitTimeoutOpt = 3600.0,
     as_json: JsonOpt = False,
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
@@ -239,6 +388,13 @@ def start(
     It prints the workflow's answer, or, with exit code 3, why it refused (ALREADY_STARTED,
     CANCELLED, CAMPAIGN_ENDED).
     """
+    from orchestrator_runtime.campaign_input import (
+        CampaignInputError,
+        campaign_input_from_dict,
+        campaign_input_from_file,
+    )
+    from orchestrator_runtime.campaign_ops import start_campaign
+
     if campaign is not None:
         given = [file, name, objective, audience, channel, locale, budget, keyword, campaign_id,
                  max_retries, task_queue]  # fmt: skip
@@ -246,7 +402,7 @@ def start(
             raise _fail(
                 "give an IDLE campaign's id, or a brief for a new one (not both)", EXIT_INPUT
             )
-        _start_existing(campaign, wait, as_json, address, namespace)
+        _start_existing(campaign, wait, timeout, as_json, address, namespace)
         return
     brief = {
         k: v
@@ -287,14 +443,22 @@ def start(
             out.print_json(json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id}))
         elif not as_json:
             out.print(f"started {handle.id}", markup=False)
-        return await _follow(client, handle.id) if wait else None
+        return await _follow(client, handle.id, patience=timeout) if wait else None
 
     _exit_with_outcome(_run(work, address, namespace), as_json)
 
 
 def _start_existing(
-    campaign: str, wait: bool, as_json: bool, address: str | None, namespace: str | None
+    campaign: str,
+    wait: bool,
+    timeout: float,
+    as_json: bool,
+    address: str | None,
+    namespace: str | None,
 ) -> None:
+    from contracts import StartRequest
+    from orchestrator_runtime.campaign_ops import send_start, workflow_id_from_ref
+
     _check_ref(campaign)
     request = StartRequest()
 
@@ -302,7 +466,7 @@ def _start_existing(
         answer = await send_start(client, campaign, request)
         _print_start(answer, as_json and not wait)
         wid = workflow_id_from_ref(campaign)
-        return answer, (await _follow(client, wid) if wait else None)
+        return answer, (await _follow(client, wid, patience=timeout) if wait else None)
 
     _, payload = _run(work, address, namespace)
     _exit_with_outcome(payload, as_json)
@@ -327,6 +491,10 @@ def _exit_with_outcome(payload: CampaignPayload | None, as_json: bool) -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
+def _retries_left(n: int) -> str:
+    return f"{n} {'retry' if n == 1 else 'retries'} left"
+
+
 def _print_outcome(payload: CampaignPayload, as_json: bool) -> None:
     if as_json:
         out.print_json(payload.model_dump_json(exclude={"execution_log"}))
@@ -335,19 +503,26 @@ def _print_outcome(payload: CampaignPayload, as_json: bool) -> None:
         receipt = payload.publish_receipt
         out.print(
             f"LEARN: published{' as ' + receipt.publication_id if receipt else ''} "
-            f"after {payload.retry_count} operator retries",
+            f"after {payload.retry_count} operator "
+            f"{'retry' if payload.retry_count == 1 else 'retries'}",
             markup=False,
         )
     elif payload.failure:
         out.print(
-            f"FAILED at {payload.failure.step}: {payload.failure.reason}: "
+            f"{payload.state} at {payload.failure.step}: {payload.failure.reason}: "
             f"{payload.failure.message}",
             markup=False,
         )
         if payload.can_retry():
             out.print(
                 f"retry with: campaign retry {payload.campaign_id} "
-                f"({payload.max_retries - payload.retry_count} retries left)",
+                f"({_retries_left(payload.max_retries - payload.retry_count)})",
+                markup=False,
+            )
+        elif payload.state is CampaignState.FAILED and not payload.failure.reason.ends_the_run:
+            out.print(
+                f"no retries left (max_retries {payload.max_retries}): it ends as failed when "
+                "its retry window closes",
                 markup=False,
             )
 
@@ -367,15 +542,28 @@ def status(
       campaign status campaign-3f2a...e9   by workflow id
       campaign status <id> --json | jq -r .state
     """
+    from orchestrator_runtime.campaign_ops import campaign_status, worker_polling
+
     _check_ref(campaign)
-    st = _run(lambda client: campaign_status(client, campaign), address, namespace)
+
+    async def work(client: Client) -> tuple[CampaignStatus, str | None]:
+        st = await campaign_status(client, campaign)
+        if not st.running or not st.task_queue:
+            return st, None
+        # Running: say so when nothing can move it on.
+        if not await worker_polling(client, st.task_queue):
+            return st, f"waiting for a worker: none polls task queue '{st.task_queue}'"
+        return st, "not picked up by a worker yet" if st.state is None else None
+
+    st, note = _run(work, address, namespace)
     if as_json:
-        out.print_json(json.dumps(st.as_dict()))
+        out.print_json(json.dumps({**st.as_dict(), "note": note}))
         return
     reason = f"  reason={st.failure_reason}" if st.failure_reason else ""
+    retries = f"  retries={st.retry_count}" if st.retry_count is not None else ""
     out.print(
-        f"{st.workflow_id}  {st.state or '?'}  ({st.execution_status.lower()})  "
-        f"retries={st.retry_count if st.retry_count is not None else '?'}{reason}",
+        f"{st.workflow_id}  {st.state or '-'}  ({st.execution_status.lower()})"
+        f"{retries}{reason}{'  (' + note + ')' if note else ''}",
         markup=False,
     )
 
@@ -383,18 +571,16 @@ def status(
 @app.command()
 def retry(
     campaign: Annotated[
-        str | None, typer.Argument(help="Campaign id (UUID) or workflow id")
+        str | None, typer.Argument(metavar="[ID]", help="Campaign id (UUID) or workflow id")
     ] = None,
     all_failed: Annotated[
         bool,
         typer.Option("--all-failed", help="Every running campaign parked in FAILED, at once"),
     ] = False,
-    failure_reason: Annotated[
-        list[FailureReason] | None,
-        typer.Option("--failure-reason", help="With --all-failed: only these reasons"),
-    ] = None,
+    failure_reason: FailureReasonsOpt = None,
     task_queue: Annotated[
-        str | None, typer.Option(help="With --all-failed: only campaigns on this task queue")
+        str | None,
+        typer.Option(metavar="NAME", help="With --all-failed: only campaigns on this task queue"),
     ] = None,
     one_by_one: Annotated[
         bool,
@@ -407,6 +593,7 @@ def retry(
         float | None,
         typer.Option(
             "--rate",
+            metavar="PER_SECOND",
             help="With --all-failed: retries per second (default CAMPAIGN_RETRY_BATCH_RPS, 50)",
             min=0.01,
         ),
@@ -414,9 +601,10 @@ def retry(
     wait: Annotated[
         bool, typer.Option("--wait", help="With <id>: follow the campaign live to its end")
     ] = False,
-    reason: Annotated[str, typer.Option(help="Why, for the execution log")] = "",
+    timeout: WaitTimeoutOpt = 3600.0,
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why, for the execution log")] = "",
     requested_by: Annotated[
-        str, typer.Option("--by", help="Who, for the execution log")
+        str, typer.Option("--by", metavar="WHO", help="Who, for the execution log")
     ] = "operator",
     as_json: JsonOpt = False,
     address: AddressOpt = None,
@@ -443,6 +631,13 @@ def retry(
     them, then reads each campaign's log and counts what it answered. Where the server has no
     batch operations (or with --one-by-one) it sends each the update instead, and says so.
     """
+    from contracts import RetryRequest
+    from orchestrator_runtime.campaign_ops import (
+        retry_all_failed,
+        retry_campaign,
+        workflow_id_from_ref,
+    )
+
     request = RetryRequest(requested_by=requested_by, reason=reason)
     if all_failed == (campaign is not None):
         raise _fail("give a campaign id, or --all-failed (not both)", EXIT_INPUT)
@@ -454,7 +649,9 @@ def retry(
             _print_retry(answer, as_json and not wait)
             wid = workflow_id_from_ref(campaign)
             return answer, (
-                await _follow(client, wid, since_last="retry_accepted") if wait else None
+                await _follow(client, wid, patience=timeout, since_last="retry_accepted")
+                if wait
+                else None
             )
 
         _, payload = _run(one, address, namespace)
@@ -478,7 +675,16 @@ def retry(
     if as_json:
         out.print_json(json.dumps(result.as_dict()))
     elif result.matched == 0:
-        out.print("no running campaign is parked in FAILED: nothing to retry", markup=False)
+        reasons = " or ".join(failure_reason or ())
+        which = " ".join(
+            ([f"with reason {reasons}"] if reasons else [])
+            + ([f"on task queue {task_queue}"] if task_queue else [])
+        )
+        out.print(
+            f"no running campaign is parked in FAILED{' ' + which if which else ''}: "
+            "nothing to retry",
+            markup=False,
+        )
     else:
         out.print(_bulk_line(result), markup=False)
     if result.note:
@@ -529,6 +735,8 @@ def log(
       campaign log <id>                    when, which step, what happened, and why it failed
       campaign log <id> --json             every entry with all its details
     """
+    from orchestrator_runtime.campaign_ops import campaign_payload
+
     _check_ref(campaign)
     payload = _run(lambda client: campaign_payload(client, campaign), address, namespace)
     if as_json:
@@ -550,15 +758,20 @@ class ExecutionStatus(StrEnum):
 
     @property
     def temporal(self) -> WorkflowExecutionStatus:
+        from temporalio.client import WorkflowExecutionStatus
+
         return WorkflowExecutionStatus[self.name.upper()]
 
 
 def _status_line(st: CampaignStatus) -> str:
     started = f"{st.start_time:%Y-%m-%d %H:%M:%S}" if st.start_time else "?"
     retries = st.retry_count if st.retry_count is not None else "?"
+    name = st.name or "-"
+    name = name if len(name) <= 24 else name[:23] + "…"
     return (
-        f"{st.workflow_id:<45} {st.state or '?':<13} {st.execution_status.lower():<10} "
-        f"{st.failure_reason or '-':<24} {retries!s:>7}  {started}"
+        f"{st.workflow_id:<45} {name:<24} {st.state or '-':<13} "
+        f"{st.execution_status.lower():<10} {st.failure_reason or '-':<24} {retries!s:>7}  "
+        f"{started}"
     )
 
 
@@ -566,20 +779,30 @@ def _status_line(st: CampaignStatus) -> str:
 def list_campaigns_command(
     state: Annotated[
         list[CampaignState] | None,
-        typer.Option("--state", "-s", help="Campaign state; repeat for several"),
+        typer.Option(
+            "--state",
+            "-s",
+            metavar="STATE",
+            case_sensitive=False,
+            help=f"Campaign state, {_one_of(CampaignState)}; repeat for several",
+        ),
     ] = None,
     status: Annotated[
         list[ExecutionStatus] | None,
-        typer.Option("--status", help="Temporal execution status; repeat for several"),
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            case_sensitive=False,
+            help=f"Temporal execution status, {_one_of(ExecutionStatus)}; repeat for several",
+        ),
     ] = None,
-    failure_reason: Annotated[
-        list[FailureReason] | None,
-        typer.Option("--failure-reason", help="Why it failed; repeat for several"),
-    ] = None,
+    failure_reason: FailureReasonsOpt = None,
     task_queue: Annotated[
-        str | None, typer.Option(help="Only campaigns on this task queue")
+        str | None, typer.Option(metavar="NAME", help="Only campaigns on this task queue")
     ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first", min=1)] = 50,
+    limit: Annotated[
+        int, typer.Option(metavar="N", help="At most this many, newest first", min=1)
+    ] = 50,
     as_json: JsonOpt = False,
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
@@ -597,6 +820,8 @@ def list_campaigns_command(
     The visibility query is printed on stderr: paste it into the Web UI's workflow list filter
     or `temporal workflow list --query` to see the same campaigns there. Needs no worker.
     """
+    from orchestrator_runtime.campaign_ops import list_campaigns
+
     query = _visibility_query_or_exit(state, status, failure_reason, task_queue)
     found = _run(lambda client: list_campaigns(client, query, limit=limit), address, namespace)
     if as_json:
@@ -606,7 +831,10 @@ def list_campaigns_command(
     if not found:
         out.print("no campaigns match", markup=False)
         return
-    header = f"{'WORKFLOW ID':<45} {'STATE':<13} {'STATUS':<10} {'FAILURE REASON':<24} RETRIES"
+    header = (
+        f"{'WORKFLOW ID':<45} {'NAME':<24} {'STATE':<13} {'STATUS':<10} {'FAILURE REASON':<24} "
+        "RETRIES"
+    )
     out.print(header + "  STARTED (UTC)", markup=False)
     for st in found:
         out.print(_status_line(st), markup=False)
@@ -620,6 +848,8 @@ def _visibility_query_or_exit(
     failure_reason: list[FailureReason] | None,
     task_queue: str | None,
 ) -> str:
+    from orchestrator_runtime.campaign_ops import CampaignError, visibility_query
+
     try:
         return visibility_query(
             states=state or (),
@@ -649,6 +879,8 @@ def cancel(
     The campaign stops at once; an HTTP call already in flight may still complete at its
     service. A published campaign cannot be cancelled: it has ended.
     """
+    from orchestrator_runtime.campaign_ops import CampaignError, campaign_status, cancel_campaign
+
     _check_ref(campaign)
 
     async def work(client: Client) -> CampaignStatus:
@@ -810,6 +1042,18 @@ def main() -> NoReturn:
         code = 0
     except SystemExit as exit:
         code = exit_code(exit)
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        code = 130
+    except Exception as bug:  # one line, never a traceback (unless asked for)
+        if os.environ.get("CAMPAIGN_DEBUG"):
+            traceback.print_exc()
+        message = " ".join(str(bug).split())[:300]
+        err_console.print(
+            f"error: unexpected {type(bug).__name__}: {message} (CAMPAIGN_DEBUG=1 shows where)",
+            markup=False,
+        )
+        code = EXIT_BUG
     exit_without_finalizing(code)
 
 

@@ -4,7 +4,15 @@ It also runs the webhook outbox (WebhookNotifierWorkflow and its hand-over activ
 
     python worker.py                # or: campaign-worker
 Connection: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* or a
-TEMPORAL_PROFILE (Temporal's envconfig). App settings: CAMPAIGN_* (see the README).
+TEMPORAL_PROFILE (Temporal's envconfig). App settings: CAMPAIGN_* (docs/configuration.md).
+
+Exit codes, with one line `error: ...` on stderr for each failure (the CLI's codes):
+    0  stopped by SIGINT or SIGTERM, after letting activities finish
+    2  invalid settings (naming the variable), or a connection setting it cannot use (a TLS
+       file that does not exist, a malformed CAMPAIGN_ENCRYPTION_KEYS, CAMPAIGN_TRACING without
+       the `otel` extra)
+    4  Temporal unreachable at start (`error: cannot reach Temporal at <host:port> ...`); once
+       started, the worker rides out outages (the SDK retries its polls)
 """
 
 from __future__ import annotations
@@ -20,18 +28,24 @@ import structlog
 from activities.http_errors import redacted
 from contracts import ServiceName
 from orchestrator_runtime.log_setup import configure_logging
-from orchestrator_runtime.observability import create_runtime
+from orchestrator_runtime.observability import ObservabilityConfigError, create_runtime
 from orchestrator_runtime.process_exit import exit_without_finalizing
 from orchestrator_runtime.service_wiring import create_activities, create_http_client
 from orchestrator_runtime.settings import Settings, SettingsError, load_settings
-from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect
+from orchestrator_runtime.temporal_client import (
+    ConnectionConfigError,
+    TemporalUnavailableError,
+    connect,
+)
 from orchestrator_runtime.worker_factory import build_worker
 
 log = structlog.get_logger("worker")
 
+EXIT_INPUT, EXIT_UNREACHABLE = 2, 4  # as the CLI's (starter.py)
+
 
 async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
-    # Prometheus metrics (Temporal's and ours) when CAMPAIGN_METRICS_PORT is set.
+    # The SDK core's logs through ours; Prometheus metrics when CAMPAIGN_METRICS_PORT is set.
     client = await connect(settings=settings, runtime=create_runtime(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -67,15 +81,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return _fail(err, EXIT_INPUT)
     configure_logging(settings.log_format, settings.log_level)
     try:
         asyncio.run(run_worker(settings, args.task_queue))
+    except (ConnectionConfigError, ObservabilityConfigError) as err:  # before its base class
+        return _fail(err, EXIT_INPUT)
     except TemporalUnavailableError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return _fail(err, EXIT_UNREACHABLE)
+    except RuntimeError as err:
+        if "Worker validation failed" not in str(err):
+            raise
+        # e.g. a namespace that does not exist: the SDK's one-line reason, without its details
+        why = str(err).split(": Status {", 1)[0]
+        if "message: " in str(err):
+            why += ": " + str(err).split('message: "', 1)[-1].split('"', 1)[0]
+        return _fail(RuntimeError(why), EXIT_INPUT)
     return 0
+
+
+def _fail(err: Exception, code: int) -> int:
+    print(f"error: {err}", file=sys.stderr)
+    return code
 
 
 def entry_point() -> NoReturn:

@@ -1,18 +1,13 @@
-"""Data contracts of campaign-orchestrator (pydantic v2, pure data, no I/O)."""
+"""Data contracts of campaign-orchestrator (pydantic v2, pure data, no I/O).
 
-from contracts.artifacts import (
-    ContentPiece,
-    LearningSummary,
-    ProducedContent,
-    PublishedItem,
-    PublishReceipt,
-    QualityCheck,
-    QualityReport,
-    StrategyBrief,
-    Trend,
-    TrendReport,
-)
-from contracts.brief import CampaignBrief
+The enums load with the package; the models load on first use (PEP 562), so a command-line
+client that needs only the enums (`campaign --help`) does not pay for pydantic."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from contracts.enums import (
     PIPELINE,
     CampaignState,
@@ -23,44 +18,130 @@ from contracts.enums import (
     ServiceName,
     Severity,
 )
-from contracts.payload import CampaignPayload, FailureDetails, TraceEntry
-from contracts.services import (
-    ALREADY_PUBLISHED_CODE,
-    ENDPOINTS,
-    IDEMPOTENCY_HEADER,
-    KEY_REUSED_CODE,
-    PUBLICATION_LOOKUP_PATH,
-    SERVICE_FOR_STATE,
-    AuditRequest,
-    ContentRequest,
-    LearnRequest,
-    PublicationLookup,
-    PublicationRecord,
-    PublishRequest,
-    RadarScanRequest,
-    ServiceEndpoint,
-    StrategyRequest,
-)
-from contracts.workflow_io import (
-    DEFAULT_TASK_QUEUE,
-    PAYLOAD_QUERY,
-    RETRY_SIGNAL,
-    RETRY_UPDATE,
-    START_SIGNAL,
-    START_UPDATE,
-    STATE_QUERY,
-    WORKFLOW_TYPE,
-    CampaignInput,
-    CampaignOutcome,
-    CarriedState,
-    RetryAccepted,
-    RetryRequest,
-    StartAccepted,
-    StartRequest,
-    StepCall,
-    StepRetrySettings,
-    workflow_id_for,
-)
+
+if TYPE_CHECKING:
+    from contracts.artifacts import (
+        ContentPiece,
+        LearningSummary,
+        ProducedContent,
+        PublishedItem,
+        PublishReceipt,
+        QualityCheck,
+        QualityReport,
+        StrategyBrief,
+        Trend,
+        TrendReport,
+    )
+    from contracts.brief import (
+        CampaignBrief,
+    )
+    from contracts.payload import (
+        CampaignPayload,
+        FailureDetails,
+        TraceEntry,
+    )
+    from contracts.services import (
+        ALREADY_PUBLISHED_CODE,
+        ENDPOINTS,
+        IDEMPOTENCY_HEADER,
+        KEY_REUSED_CODE,
+        PUBLICATION_LOOKUP_PATH,
+        SERVICE_FOR_STATE,
+        AuditRequest,
+        ContentRequest,
+        LearnRequest,
+        PublicationLookup,
+        PublicationRecord,
+        PublishRequest,
+        RadarScanRequest,
+        ServiceEndpoint,
+        StrategyRequest,
+    )
+    from contracts.workflow_io import (
+        DEFAULT_TASK_QUEUE,
+        PAYLOAD_QUERY,
+        RETRY_SIGNAL,
+        RETRY_UPDATE,
+        START_SIGNAL,
+        START_UPDATE,
+        STATE_QUERY,
+        WORKFLOW_TYPE,
+        CampaignInput,
+        CampaignOutcome,
+        CarriedState,
+        RetryAccepted,
+        RetryRequest,
+        StartAccepted,
+        StartRequest,
+        StepCall,
+        StepRetrySettings,
+        workflow_id_for,
+    )
+
+# name -> the module that defines it, imported on first use.
+_LAZY: dict[str, str] = {
+    "ContentPiece": "contracts.artifacts",
+    "LearningSummary": "contracts.artifacts",
+    "ProducedContent": "contracts.artifacts",
+    "PublishedItem": "contracts.artifacts",
+    "PublishReceipt": "contracts.artifacts",
+    "QualityCheck": "contracts.artifacts",
+    "QualityReport": "contracts.artifacts",
+    "StrategyBrief": "contracts.artifacts",
+    "Trend": "contracts.artifacts",
+    "TrendReport": "contracts.artifacts",
+    "CampaignBrief": "contracts.brief",
+    "CampaignPayload": "contracts.payload",
+    "FailureDetails": "contracts.payload",
+    "TraceEntry": "contracts.payload",
+    "ALREADY_PUBLISHED_CODE": "contracts.services",
+    "ENDPOINTS": "contracts.services",
+    "IDEMPOTENCY_HEADER": "contracts.services",
+    "KEY_REUSED_CODE": "contracts.services",
+    "PUBLICATION_LOOKUP_PATH": "contracts.services",
+    "SERVICE_FOR_STATE": "contracts.services",
+    "AuditRequest": "contracts.services",
+    "ContentRequest": "contracts.services",
+    "LearnRequest": "contracts.services",
+    "PublicationLookup": "contracts.services",
+    "PublicationRecord": "contracts.services",
+    "PublishRequest": "contracts.services",
+    "RadarScanRequest": "contracts.services",
+    "ServiceEndpoint": "contracts.services",
+    "StrategyRequest": "contracts.services",
+    "DEFAULT_TASK_QUEUE": "contracts.workflow_io",
+    "PAYLOAD_QUERY": "contracts.workflow_io",
+    "RETRY_SIGNAL": "contracts.workflow_io",
+    "RETRY_UPDATE": "contracts.workflow_io",
+    "START_SIGNAL": "contracts.workflow_io",
+    "START_UPDATE": "contracts.workflow_io",
+    "STATE_QUERY": "contracts.workflow_io",
+    "WORKFLOW_TYPE": "contracts.workflow_io",
+    "CampaignInput": "contracts.workflow_io",
+    "CampaignOutcome": "contracts.workflow_io",
+    "CarriedState": "contracts.workflow_io",
+    "RetryAccepted": "contracts.workflow_io",
+    "RetryRequest": "contracts.workflow_io",
+    "StartAccepted": "contracts.workflow_io",
+    "StartRequest": "contracts.workflow_io",
+    "StepCall": "contracts.workflow_io",
+    "StepRetrySettings": "contracts.workflow_io",
+    "workflow_id_for": "contracts.workflow_io",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'contracts' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once: later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "ALREADY_PUBLISHED_CODE",

@@ -4,8 +4,9 @@ themselves, Temporal's envconfig variables, the dev stack's and the compose file
     python -m devstack.config_doc            # rewrite docs/configuration.md and the README's tables
     python -m devstack.config_doc --check    # exit 1 if either is out of date
 
-A field without a `description=` gets its meaning from NOTES below (tests/unit/test_config_doc.py
-fails when a setting is missing from the document).
+A field without a `description=` gets its meaning from NOTES below, and a client setting
+(orchestrator_runtime.settings.ClientSettings) the programs that read it from CLIENT_READERS
+(tests/unit/test_config_doc.py fails when a setting is missing from the document).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ COMPOSE = ROOT / "docker-compose.temporal.yml"
 
 # Meanings of fields that carry no `description=`.
 NOTES: dict[str, str] = {
-    "CAMPAIGN_TASK_QUEUE": "Task queue the worker polls and the starter, demo and gateway use.",
+    "CAMPAIGN_TASK_QUEUE": "Task queue the worker polls and the CLI and gateway start on.",
     "CAMPAIGN_RADAR_URL": "Base URL of the radar (trend scan) service.",
     "CAMPAIGN_STRATEGY_URL": "Base URL of the strategy service.",
     "CAMPAIGN_CONTENT_URL": "Base URL of the content service.",
@@ -54,8 +55,9 @@ NOTES: dict[str, str] = {
         "holds about 0.21 MB of worker memory, 0.15 MB without the sandbox (docs/performance.md)."
     ),
     "CAMPAIGN_GRACEFUL_SHUTDOWN_SECONDS": "How long a stopping worker lets activities finish.",
-    "CAMPAIGN_LOG_FORMAT": "`json` (one object per line) or `console`.",
-    "CAMPAIGN_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR.",
+    "CAMPAIGN_LOG_FORMAT": "`json` (one object per line, the SDK core's lines too) or `console`.",
+    "CAMPAIGN_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR. The SDK core's own lines follow it, "
+    "but at INFO they start at WARNING.",
     "CAMPAIGN_METRICS_HOST": "Interface of the Prometheus endpoint (0.0.0.0 in a container).",
     "CAMPAIGN_WEBHOOK_URL": "Receives a signed JSON event per state change of campaigns started "
     "with notify_transitions (the starter sets it when this is set). See contracts/events.py.",
@@ -68,6 +70,22 @@ NOTES: dict[str, str] = {
     "REFSVC_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR.",
     "REFSVC_LOG_FORMAT": "`json` or `console`.",
 }
+
+# Which programs read each client setting (orchestrator_runtime.settings.ClientSettings); the
+# worker-only ones (Settings) are read by the worker alone. Every client setting needs an entry.
+CLIENT_READERS: dict[str, str] = {
+    "CAMPAIGN_TASK_QUEUE": "worker, CLI, gateway",
+    "CAMPAIGN_ENCRYPTION_KEYS": "worker, CLI, gateway, demo",
+    "CAMPAIGN_TRACING": "worker, CLI, gateway, demo",
+    "CAMPAIGN_WEBHOOK_URL": "worker, CLI",
+    "CAMPAIGN_RETRY_BATCH_RPS": "CLI",
+}
+APP_SECTION = "## Worker and clients (`CAMPAIGN_`)"
+# Read by the `campaign` CLI straight from the environment (not a setting of a settings class).
+CLI_ENV: tuple[tuple[str, str, str], ...] = (
+    ("CAMPAIGN_DEBUG", "unset", "Set (e.g. `1`): an unexpected error (exit 70) prints its "
+     "traceback before its one line."),
+)  # fmt: skip
 
 ENVCONFIG: tuple[tuple[str, str], ...] = (
     ("TEMPORAL_ADDRESS", "host:port of the Temporal frontend (default localhost:7233)."),
@@ -178,9 +196,16 @@ def _code(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     return [(f"`{var}`", f"`{default}`", meaning) for var, default, meaning in rows]
 
 
+def _readers(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str, str]]:
+    missing = [var for var, _, _ in rows if var not in CLIENT_READERS]
+    if missing:
+        raise KeyError(f"add {', '.join(missing)} to devstack.config_doc.CLIENT_READERS")
+    return [(f"`{var}`", f"`{d}`", CLIENT_READERS[var], m) for var, d, m in rows]
+
+
 def render() -> str:
     from orchestrator_runtime.codec_server import CodecServerSettings
-    from orchestrator_runtime.settings import Settings
+    from orchestrator_runtime.settings import ClientSettings, Settings
     from reference_services.faults import FaultConfig
     from reference_services.settings import ReferenceSettings
     from rest_gateway.settings import GatewaySettings
@@ -188,6 +213,8 @@ def render() -> str:
     header = ("Variable", "Default", "Meaning")
     fault_vars = {f"REFSVC_{name}".upper() for name in FaultConfig.model_fields}
     refsvc = settings_rows(ReferenceSettings)
+    client_rows = settings_rows(ClientSettings)
+    worker_rows = settings_rows(Settings, skip={var for var, _, _ in client_rows})
     parts = [
         "# Configuration",
         "",
@@ -203,14 +230,25 @@ def render() -> str:
         "",
         table(("Variable", "Meaning"), [(f"`{v}`", m) for v, m in ENVCONFIG]),
         "",
-        "## Worker, starter CLI and demo (`CAMPAIGN_`)",
+        APP_SECTION,
         "",
-        "The starter reads `CAMPAIGN_TASK_QUEUE`, `CAMPAIGN_ENCRYPTION_KEYS`, "
-        "`CAMPAIGN_TRACING`, `CAMPAIGN_WEBHOOK_URL` (to set notify_transitions) and "
-        "`CAMPAIGN_RETRY_BATCH_RPS` (for `retry --all-failed`); the worker reads all of them "
-        "but the last.",
+        "The worker (`campaign-worker`) checks every setting of the first two tables and does "
+        "not start when one is invalid: one line naming the variable, exit code 2 (4 when it "
+        "cannot reach Temporal). The clients (the "
+        "`campaign` CLI, the REST gateway and the demo) read and check only the first table's, "
+        "so a setting of the worker's alone cannot stop them.",
         "",
-        table(header, _code(settings_rows(Settings))),
+        "Read by the clients too:",
+        "",
+        table(("Variable", "Default", "Read by", "Meaning"), _readers(client_rows)),
+        "",
+        "Read by the worker only:",
+        "",
+        table(header, _code(worker_rows)),
+        "",
+        "The `campaign` CLI also reads:",
+        "",
+        table(header, _code(list(CLI_ENV))),
         "",
         "## Codec server (`python -m orchestrator_runtime.codec_server`)",
         "",
@@ -249,7 +287,7 @@ def render_readme(readme: str) -> str:
     """The README with the settings tables (every program's, not Temporal's envconfig, which the
     README names) between its markers, headings shown as bold lines."""
     doc = render()
-    start = doc.index("## Worker, starter CLI and demo")
+    start = doc.index(APP_SECTION)
     lines = []
     for line in doc[start:].splitlines():
         lines.append(f"**{line.removeprefix('## ')}**" if line.startswith("## ") else line)

@@ -130,7 +130,9 @@ async def main_async(stack: DevStack) -> int:
         f"   .venv/bin/temporal workflow list --address {c.temporal_address}\n"
         f"   .venv/bin/temporal workflow query --address {c.temporal_address} "
         f"--workflow-id {last} --type payload\n"
-        f"   .venv/bin/campaign status {last}\n"
+        f"   .venv/bin/campaign status {last} --address {c.temporal_address}\n"
+        f"   .venv/bin/campaign log {last} --address {c.temporal_address}\n"
+        f"   (or export TEMPORAL_ADDRESS={c.temporal_address} once)\n"
         f"\nThe stack keeps running (logs in {c.run_dir}/); stop it with `make stop`."
     )
     return 0 if ok else 1

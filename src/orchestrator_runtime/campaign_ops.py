@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,10 +13,14 @@ from uuid import UUID, uuid4
 
 from temporalio.api.batch.v1 import BatchOperationSignal
 from temporalio.api.common.v1 import Payloads
-from temporalio.api.enums.v1 import BatchOperationState
+from temporalio.api.common.v1 import WorkflowExecution as ProtoExecution
+from temporalio.api.enums.v1 import BatchOperationState, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     DescribeBatchOperationRequest,
+    DescribeTaskQueueRequest,
     GetSystemInfoRequest,
+    GetWorkflowExecutionHistoryReverseRequest,
     StartBatchOperationRequest,
 )
 from temporalio.client import (
@@ -27,7 +32,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -52,11 +57,16 @@ from contracts import (
 from workflows import CampaignWorkflow
 from workflows import search_attributes as sa
 
+NAME_MEMO = "name"
 # A published campaign can never be started again (no second publish); one that ended FAILED,
 # cancelled or terminated can be started afresh under the same id.
 ID_REUSE_POLICY = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
-# An update needs a worker to answer it: without one, give up waiting after this long.
+# An update or a query needs a worker to answer it: give up waiting after this long.
 UPDATE_TIMEOUT = timedelta(seconds=10)
+QUERY_TIMEOUT = timedelta(seconds=5)  # a polling worker answers a query in milliseconds
+# A live worker polls its task queue at least once a minute (a long poll lasts up to 60 s); a
+# poller the server has not heard from for longer than this has gone.
+POLLER_FRESH = timedelta(seconds=75)
 AnswerT = TypeVar("AnswerT", RetryAccepted, StartAccepted)
 
 
@@ -90,7 +100,48 @@ class CommandRefused(CampaignConflictError):
 
 
 class NoWorkerError(CampaignError):
-    """No worker answered an update in time (HTTP 504)."""
+    """No worker polls the campaign's task queue, or none answered in time (HTTP 504)."""
+
+
+class CampaignWedgedError(NoWorkerError):
+    """A worker polls, but cannot answer for the campaign: its workflow task fails (a bug or a
+    non-deterministic change); the message carries the worker's error."""
+
+
+def target(client: Client) -> str:
+    """Which server and namespace a client asks: for every error message."""
+    return f"Temporal at {client.service_client.config.target_host}, namespace {client.namespace}"
+
+
+async def worker_polling(client: Client, task_queue: str) -> bool:
+    """Whether a live worker polls the task queue for workflow tasks (by its pollers' last
+    access times: the server lists a stopped worker's poller for minutes)."""
+    described = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        ),
+        timeout=UPDATE_TIMEOUT,
+    )
+    now = datetime.now(UTC)
+    return any(
+        now - poller.last_access_time.ToDatetime(UTC) < POLLER_FRESH for poller in described.pollers
+    )
+
+
+def no_worker(client: Client, task_queue: str, what: str) -> NoWorkerError:
+    return NoWorkerError(
+        f"no worker is polling task queue '{task_queue}' ({target(client)}): {what} "
+        "(start one with `campaign-worker`)"
+    )
+
+
+async def require_worker(client: Client, task_queue: str, what: str) -> None:
+    """NoWorkerError at once when no live worker polls the task queue; `what` says what then
+    cannot happen ("nobody can answer the query of campaign-...")."""
+    if not await worker_polling(client, task_queue):
+        raise no_worker(client, task_queue, what)
 
 
 def workflow_id_from_ref(ref: str) -> str:
@@ -121,6 +172,14 @@ async def start_campaign(
             task_queue=task_queue,
             id_reuse_policy=id_reuse_policy,
             static_summary=f"Campaign {campaign.brief.name}",
+            memo={NAME_MEMO: campaign.brief.name},  # for `campaign list` (visibility carries it)
+            # True from the start (the graph begins in IDLE), before a worker runs a task.
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.CAMPAIGN_STATE, CampaignState.IDLE.value),
+                    SearchAttributePair(sa.CAMPAIGN_RETRY_COUNT, 0),
+                ]
+            ),
             static_details=(
                 f"**Objective:** {campaign.brief.objective}\n\n"
                 f"**Audience:** {campaign.brief.audience}\n\n"
@@ -152,6 +211,8 @@ class CampaignStatus:
     retry_count: int | None
     start_time: datetime | None
     close_time: datetime | None
+    task_queue: str | None = None
+    name: str | None = None  # the brief's name, from the memo our clients set at start
 
     @property
     def running(self) -> bool:
@@ -173,6 +234,8 @@ class CampaignStatus:
             "retry_count": self.retry_count,
             "start_time": self.start_time.isoformat() if self.start_time else None,
             "close_time": self.close_time.isoformat() if self.close_time else None,
+            "task_queue": self.task_queue,
+            "name": self.name,
         }
 
 
@@ -183,44 +246,128 @@ async def campaign_status(client: Client, ref: str) -> CampaignStatus:
     try:
         desc = await handle.describe()
     except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
+        if err.status == RPCStatusCode.NOT_FOUND and "amespace" not in err.message:
             raise UnknownCampaignError(f"no campaign with workflow id {workflow_id}") from None
         raise
-    return _status_of(desc)
+    return _status_of(desc, await _name_of(desc))
 
 
-def _status_of(execution: WorkflowExecution) -> CampaignStatus:
+async def _name_of(execution: WorkflowExecution) -> str | None:
+    try:
+        name = await execution.memo_value(NAME_MEMO, None, type_hint=str)
+    except Exception:  # an undecodable memo (another key, another client) names nothing
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _status_of(execution: WorkflowExecution, name: str | None = None) -> CampaignStatus:
     attrs = execution.typed_search_attributes
-    state = attrs.get(sa.CAMPAIGN_STATE)
+    state = CampaignState(attrs[sa.CAMPAIGN_STATE]) if attrs.get(sa.CAMPAIGN_STATE) else None
+    if execution.status is WorkflowExecutionStatus.CANCELED:
+        # Campaigns cancelled before CANCELLED existed carry FAILED; some never ran a task.
+        state = CampaignState.CANCELLED
     return CampaignStatus(
         workflow_id=execution.id,
         run_id=execution.run_id,
         execution_status=execution.status.name if execution.status else "UNKNOWN",
-        state=CampaignState(state) if state else None,
+        state=state,
         failure_reason=attrs.get(sa.CAMPAIGN_FAILURE_REASON),
         retry_count=attrs.get(sa.CAMPAIGN_RETRY_COUNT),
         start_time=execution.start_time,
         close_time=execution.close_time,
+        task_queue=execution.task_queue,
+        name=name,
     )
 
 
 async def campaign_payload(
-    client: Client, ref: str, *, rpc_timeout: timedelta | None = None
+    client: Client, ref: str, *, rpc_timeout: timedelta = QUERY_TIMEOUT
 ) -> CampaignPayload:
-    """The full payload and execution log, by query (needs a worker, also for closed campaigns)."""
-    await campaign_status(client, ref)  # a clear error for an unknown campaign
-    handle = client.get_workflow_handle(workflow_id_from_ref(ref))
-    payload: CampaignPayload = await handle.query(
-        PAYLOAD_QUERY, result_type=CampaignPayload, rpc_timeout=rpc_timeout
-    )
+    """The full payload and execution log, by query (needs a worker, also for closed campaigns):
+    UnknownCampaignError, NoWorkerError (at once when none polls) or CampaignWedgedError."""
+    status = await campaign_status(client, ref)
+    if status.task_queue:
+        await require_worker(
+            client, status.task_queue, f"nothing can answer for {status.workflow_id}"
+        )
+    handle = client.get_workflow_handle(status.workflow_id)
+    try:
+        payload: CampaignPayload = await handle.query(
+            PAYLOAD_QUERY, result_type=CampaignPayload, rpc_timeout=rpc_timeout
+        )
+    except WorkflowQueryFailedError as err:
+        raise CampaignWedgedError(
+            f"the worker cannot answer for {status.workflow_id}: {_first_line(str(err))}"
+        ) from None
+    except RPCError as err:
+        if not no_answer(err):
+            raise
+        if wedged := await wedged_reason(client, status.workflow_id):
+            raise CampaignWedgedError(
+                f"the worker cannot answer for {status.workflow_id}: {wedged}"
+            ) from None
+        raise NoWorkerError(
+            f"no worker answered for {status.workflow_id} within "
+            f"{rpc_timeout.total_seconds():g}s (task queue '{status.task_queue}')"
+        ) from None
     return payload
 
 
+def no_answer(err: RPCError) -> bool:
+    """A call that waited for a worker in vain (the rpc_timeout shows as CANCELLED)."""
+    return (
+        err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+        or "no poller seen" in err.message
+    )
+
+
+async def wedged_reason(client: Client, workflow_id: str) -> str | None:
+    """Why a running campaign's workflow task keeps failing (the worker's last error, from
+    history), or None when it does not: a wedged campaign answers no query or update."""
+    desc = await client.get_workflow_handle(workflow_id).describe()
+    pending = desc.raw_description.pending_workflow_task
+    if pending.attempt <= 1:
+        return None
+    reply = await client.workflow_service.get_workflow_execution_history_reverse(
+        GetWorkflowExecutionHistoryReverseRequest(
+            namespace=client.namespace,
+            execution=ProtoExecution(workflow_id=workflow_id),
+            maximum_page_size=20,
+        )
+    )
+    failed = next(
+        (e for e in reply.history.events if e.HasField("workflow_task_failed_event_attributes")),
+        None,
+    )
+    why = (
+        _first_line(failed.workflow_task_failed_event_attributes.failure.message)
+        if failed is not None
+        else "no failure recorded"
+    )
+    return (
+        f"its workflow task has failed {pending.attempt - 1} times ({why}); see its event "
+        "history in the Web UI"
+    )
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "no reason given"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 async def retry_campaign(
-    client: Client, ref: str, request: RetryRequest, *, rpc_timeout: timedelta = UPDATE_TIMEOUT
+    client: Client,
+    ref: str,
+    request: RetryRequest,
+    *,
+    rpc_timeout: timedelta = UPDATE_TIMEOUT,
+    check_worker: bool = True,
 ) -> RetryAccepted:
-    """Ask the workflow to retry (the `request_retry` update): its answer, or CommandRefused."""
-    return await _update(client, ref, RETRY_UPDATE, "retry", request, RetryAccepted, rpc_timeout)
+    """Ask the workflow to retry (the `request_retry` update): its answer, or CommandRefused
+    (NoWorkerError at once when no worker polls its task queue, unless check_worker is off)."""
+    return await _update(
+        client, ref, RETRY_UPDATE, "retry", request, RetryAccepted, rpc_timeout, check_worker
+    )
 
 
 async def _update(
@@ -231,9 +378,17 @@ async def _update(
     request: RetryRequest | StartRequest,
     answer: type[AnswerT],
     rpc_timeout: timedelta,
+    check_worker: bool = True,
 ) -> AnswerT:
     """One update, its refusals and failures each turned into one clear error."""
-    workflow_id = workflow_id_from_ref(ref)
+    status = await campaign_status(client, ref)
+    workflow_id = status.workflow_id
+    if not status.running:
+        raise CommandRefused(Refusal.CAMPAIGN_ENDED, workflow_id, command, _ended(status))
+    if check_worker and status.task_queue:
+        await require_worker(
+            client, status.task_queue, f"nothing can answer the {command} of {workflow_id}"
+        )
     handle = client.get_workflow_handle(workflow_id)
     try:
         result: AnswerT = await handle.execute_update(
@@ -249,15 +404,25 @@ async def _update(
             f"campaign {workflow_id} did not take the {command}: {cause}"
         ) from None
     except WorkflowUpdateRPCTimeoutOrCancelledError:
+        if wedged := await wedged_reason(client, workflow_id):
+            raise CampaignWedgedError(
+                f"the worker cannot answer the {command} of {workflow_id}: {wedged}; the "
+                f"{command} may still be applied once it is fixed"
+            ) from None
         raise NoWorkerError(
             f"no worker answered the {command} of campaign {workflow_id} within "
             f"{rpc_timeout.total_seconds():g}s: it may still be applied when a worker picks it "
             f"up (see `campaign status {workflow_id}`)"
         ) from None
     except RPCError as err:
+        if no_answer(err):
+            raise NoWorkerError(
+                f"no worker answered the {command} of campaign {workflow_id} within "
+                f"{rpc_timeout.total_seconds():g}s"
+            ) from None
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
-    # NOT_FOUND: no such workflow (UnknownCampaignError), or it has closed.
+    # NOT_FOUND: it has closed since it was described.
     status = await campaign_status(client, workflow_id)
     if status.running:
         raise CampaignConflictError(f"campaign {workflow_id}: the server did not find it running")
@@ -269,8 +434,12 @@ def _ended(status: CampaignStatus) -> str:
     published = status.execution_status == WorkflowExecutionStatus.COMPLETED.name or (
         status.failure_reason == FailureReason.ALREADY_PUBLISHED.value
     )
-    again = "start a new campaign id" if published else "start it again, or a new campaign id"
-    return f"it has ended ({how}): {again}"
+    if published:
+        return f"it has ended ({how}): it published, and publishes once; start a new campaign id"
+    return (
+        f"it has ended ({how}): start it again (`campaign start -f <file> --campaign-id "
+        f"{status.campaign_id}`; one that published before ends at once), or a new campaign id"
+    )
 
 
 # ---- visibility: find campaigns by state, reason, execution status ---------------------------
@@ -293,6 +462,24 @@ def _one_of(field: str, values: Sequence[str]) -> str:
     return f"{field} IN ({', '.join(_quoted(v) for v in values)})"
 
 
+# Campaigns cancelled before CANCELLED existed carry CampaignState FAILED: their execution status
+# says they were cancelled.
+_CANCELED = f"ExecutionStatus = {_quoted(visibility_status(WorkflowExecutionStatus.CANCELED))}"
+
+
+def _states_clause(states: Sequence[CampaignState]) -> str:
+    plain = [s.value for s in dict.fromkeys(states) if s not in _CANCEL_AWARE]
+    parts = [_one_of(sa.CAMPAIGN_STATE.name, plain)] if plain else []
+    if CampaignState.FAILED in states:
+        parts.append(f"({sa.CAMPAIGN_STATE.name} = 'FAILED' AND NOT {_CANCELED})")
+    if CampaignState.CANCELLED in states:
+        parts.append(f"({sa.CAMPAIGN_STATE.name} = 'CANCELLED' OR {_CANCELED})")
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+_CANCEL_AWARE = (CampaignState.FAILED, CampaignState.CANCELLED)
+
+
 def visibility_query(
     *,
     states: Sequence[CampaignState] = (),
@@ -303,7 +490,7 @@ def visibility_query(
     """A visibility (list filter) query over campaigns, the same one the Web UI accepts."""
     clauses = [f"WorkflowType = {_quoted(WORKFLOW_TYPE)}"]
     if states:
-        clauses.append(_one_of(sa.CAMPAIGN_STATE.name, [s.value for s in states]))
+        clauses.append(_states_clause(states))
     if failure_reasons:
         clauses.append(_one_of(sa.CAMPAIGN_FAILURE_REASON.name, [r.value for r in failure_reasons]))
     if execution_statuses:
@@ -319,7 +506,10 @@ async def list_campaigns(
     client: Client, query: str, *, limit: int | None = 100
 ) -> list[CampaignStatus]:
     """Campaigns matching a visibility query, newest first (needs no worker)."""
-    return [_status_of(execution) async for execution in client.list_workflows(query, limit=limit)]
+    return [
+        _status_of(execution, await _name_of(execution))
+        async for execution in client.list_workflows(query, limit=limit)
+    ]
 
 
 async def count_campaigns(client: Client, query: str) -> int:
@@ -420,15 +610,32 @@ async def retry_all_failed(
         failure_reasons=failure_reasons,
         task_queue=task_queue,
     )
-    targets = [s.workflow_id for s in await list_campaigns(client, query, limit=None)]
-    if not targets:
+    found = await list_campaigns(client, query, limit=None)
+    if not found:
         return BulkRetryResult(query, 0, 0, 0, "none")
-    note = None
+    queues = sorted({s.task_queue for s in found if s.task_queue})
+    idle = [q for q in queues if not await worker_polling(client, q)]
+    if idle and (one_by_one or len(idle) == len(queues)):
+        # Nothing could answer: say so at once rather than wait for answers that cannot come.
+        raise no_worker(client, ", ".join(idle), "no FAILED campaign there can take a retry")
+    answerable = [s.workflow_id for s in found if s.task_queue not in idle]
+    targets = [s.workflow_id for s in found]
+    note = (
+        f"no worker polls task queue {', '.join(repr(q) for q in idle)}: the retry signal waits "
+        "there for one, and those campaigns' answers were not read"
+        if idle
+        else None
+    )
     if not one_by_one:
         try:
-            return await _batch_signal(
-                client, query, targets, request, rate, wait_seconds, answer_seconds, concurrency
-            )
+            result = await _batch_signal(
+                client, query, targets, answerable, request, rate, wait_seconds,
+                answer_seconds, concurrency,
+            )  # fmt: skip
+            if note:
+                notes = "; ".join(n for n in (note, result.note) if n)
+                result = dataclasses.replace(result, note=notes)
+            return result
         except RPCError as err:
             if err.status not in _BATCH_UNAVAILABLE:
                 raise
@@ -440,6 +647,7 @@ async def _batch_signal(
     client: Client,
     query: str,
     targets: list[str],
+    answerable: list[str],
     request: RetryRequest,
     rate: float,
     wait_seconds: float,
@@ -480,9 +688,10 @@ async def _batch_signal(
             "the batch operation failed; see `temporal batch describe --job-id " + job_id + "`"
         )
     answers = await _read_answers(
-        client, targets, desc.start_time.ToDatetime(), request.requested_by,
+        client, answerable, desc.start_time.ToDatetime(), request.requested_by,
         answer_seconds, concurrency,
     )  # fmt: skip
+    answers += [None] * (len(targets) - len(answerable))
     refused = Counter(a for a in answers if a not in (_ACCEPTED, None))
     return BulkRetryResult(
         query, len(targets), desc.complete_operation_count, desc.failure_operation_count,
@@ -567,7 +776,7 @@ async def _update_each(
         await asyncio.sleep(max(0.0, began + i / rate - loop.time()))  # at most `rate` a second
         async with gate:
             try:
-                await retry_campaign(client, workflow_id, request)
+                await retry_campaign(client, workflow_id, request, check_worker=False)
             except CommandRefused as refused:
                 return refused.refusal.value
             except (NoWorkerError, UnknownCampaignError, CampaignConflictError, RPCError):

@@ -1,4 +1,9 @@
-"""structlog configuration: JSON or console, with the standard library (and Temporal) routed in."""
+"""structlog configuration: JSON or console, with the standard library (and Temporal) routed in.
+
+That includes the SDK core's (Rust) lines, which the worker's Runtime forwards to the
+`temporalio.sdk_core` logger (orchestrator_runtime.observability.create_runtime): each one is a
+line like any other, with the core's `target` and its fields (run_id, failure, ...) as keys.
+"""
 
 from __future__ import annotations
 
@@ -63,7 +68,8 @@ def temporal_log_context(
 ) -> structlog.types.EventDict:
     """Lift the context of Temporal's `workflow.logger` / `activity.logger` records (their
     temporal_workflow / temporal_activity extras) onto workflow_id, run_id, activity, attempt;
-    and the fields of an `extra={"fields": {...}}` dict onto the line."""
+    the target and fields of a forwarded SDK core record (its temporal_log) onto target and
+    the fields' own keys; and the fields of an `extra={"fields": {...}}` dict onto the line."""
     record = event_dict.get("_record")
     if record is None:
         return event_dict
@@ -78,6 +84,16 @@ def temporal_log_context(
         event_dict.setdefault("run_id", act.get("workflow_run_id"))
         event_dict.setdefault("activity", act.get("activity_type"))
         event_dict.setdefault("attempt", act.get("attempt"))
+    core = getattr(record, "temporal_log", None)
+    if core is not None:
+        event_dict.setdefault("target", getattr(core, "target", None))
+        try:
+            core_fields = core.fields  # converted from the core's representation on each access
+        except Exception:  # the SDK's forwarding swallows this too: keep the line
+            core_fields = None
+        if isinstance(core_fields, dict):
+            for key, value in core_fields.items():
+                event_dict.setdefault(str(key), value)
     fields = getattr(record, "fields", None)
     if isinstance(fields, dict):
         for key, value in fields.items():

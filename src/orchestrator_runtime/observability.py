@@ -19,6 +19,11 @@ Tracing (CAMPAIGN_TRACING=console|otlp, needs the `otel` extra): Temporal's Trac
 on the client (so on the worker too), and the shared httpx client instrumented, so each
 downstream call is a span under its activity's span.
 
+Core logs: the worker's Runtime forwards the SDK core's (Rust) log lines to the Python logger
+`temporalio.sdk_core`, at CAMPAIGN_LOG_LEVEL (WARNING and up at INFO), so they come out like
+every other line (one JSON object with CAMPAIGN_LOG_FORMAT=json, no terminal colours), with
+the core's target and fields (e.g. run_id) as keys (see log_setup).
+
 Log context: an activity interceptor binds workflow_id, run_id, activity and attempt into
 structlog's contextvars for the activity's duration, so every line an activity writes (structlog
 or standard logging) carries them. Workflow lines come from `workflow.logger` (which is silent
@@ -27,13 +32,21 @@ during replay); log_setup maps its context onto the same keys.
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -41,7 +54,10 @@ from temporalio.worker import (
 )
 
 from contracts import SERVICE_FOR_STATE, CampaignState
-from orchestrator_runtime.settings import Settings
+from orchestrator_runtime.settings import ClientSettings, Settings
+
+if TYPE_CHECKING:  # the `otel` extra
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 STEP_DURATION = "campaign_step_duration_seconds"
 STEP_FAILURES = "campaign_step_failures_total"
@@ -64,21 +80,40 @@ class ObservabilityConfigError(RuntimeError):
     """A setting asks for something this installation cannot do (e.g. tracing without otel)."""
 
 
-# ---- metrics ---------------------------------------------------------------------------------
+# ---- the runtime: metrics and the SDK core's logs --------------------------------------------
 
 
-def create_runtime(settings: Settings) -> Runtime | None:
-    """A Temporal Runtime exporting Prometheus metrics on CAMPAIGN_METRICS_HOST:PORT; None (the
-    default runtime, no metrics) when CAMPAIGN_METRICS_PORT is unset. One per process."""
-    if settings.metrics_port is None:
-        return None
-    return Runtime(
-        telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(
-                bind_address=f"{settings.metrics_host}:{settings.metrics_port}",
-                histogram_bucket_overrides={STEP_DURATION: STEP_DURATION_BUCKETS},
-            )
+CORE_LOGGER = "temporalio.sdk_core"
+# CAMPAIGN_LOG_LEVEL -> the SDK core's level. At INFO the core stays at WARN, as in the SDK's
+# default runtime: its INFO lines are about its own machinery.
+_CORE_LEVEL = {"DEBUG": "DEBUG", "INFO": "WARN", "WARNING": "WARN", "ERROR": "ERROR"}
+
+
+def create_runtime(settings: Settings) -> Runtime:
+    """The worker's Temporal Runtime (one per process): the SDK core's log lines forwarded to
+    Python logging (the `temporalio.sdk_core` logger), and Prometheus metrics on
+    CAMPAIGN_METRICS_HOST:PORT when CAMPAIGN_METRICS_PORT is set."""
+    metrics = None
+    if settings.metrics_port is not None:
+        metrics = PrometheusConfig(
+            bind_address=f"{settings.metrics_host}:{settings.metrics_port}",
+            histogram_bucket_overrides={STEP_DURATION: STEP_DURATION_BUCKETS},
         )
+    return Runtime(telemetry=TelemetryConfig(logging=core_logging(settings), metrics=metrics))
+
+
+def core_logging(settings: Settings) -> LoggingConfig:
+    """The SDK core's logs as records of the `temporalio.sdk_core` logger, message and fields
+    apart (log_setup puts the core's target and fields on the line), instead of coloured text
+    that the core writes to stdout itself."""
+    return LoggingConfig(
+        filter=TelemetryFilter(core_level=_CORE_LEVEL[settings.log_level], other_level="ERROR"),
+        forwarding=LogForwardingConfig(
+            logger=logging.getLogger(CORE_LOGGER),
+            append_target_to_name=False,
+            prepend_target_on_message=False,
+            append_log_fields_to_message=False,
+        ),
     )
 
 
@@ -162,9 +197,12 @@ def worker_interceptors(settings: Settings) -> list[Interceptor]:
 _OTEL_MISSING = (
     "CAMPAIGN_TRACING={mode} needs OpenTelemetry: pip install 'campaign-orchestrator[otel]'"
 )
+# CAMPAIGN_TRACING=otlp: the exporter the `otel` extra installs (pyproject.toml), and its module.
+OTLP_EXPORTER_PACKAGE = "opentelemetry-exporter-otlp-proto-grpc"
+OTLP_EXPORTER_MODULE = "opentelemetry.exporter.otlp.proto.grpc.trace_exporter"
 
 
-def tracing_interceptor(settings: Settings) -> Interceptor | None:
+def tracing_interceptor(settings: ClientSettings) -> Interceptor | None:
     """Temporal's TracingInterceptor when CAMPAIGN_TRACING is on (client + worker), else None.
     Installs a global TracerProvider exporting to the console or OTLP unless the application
     has already set one (tests set an in-memory one)."""
@@ -183,35 +221,31 @@ def _ensure_tracer_provider(mode: Literal["console", "otlp"]) -> None:
     from opentelemetry import trace
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import (
-        BatchSpanProcessor,
-        ConsoleSpanExporter,
-        SpanExporter,
-    )
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
     if isinstance(trace.get_tracer_provider(), TracerProvider):
         return  # configured by the application already
-    exporter: SpanExporter
-    if mode == "console":
-        exporter = ConsoleSpanExporter()
-    else:
-        try:
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found]
-                OTLPSpanExporter,
-            )
-        except ImportError as err:
-            raise ObservabilityConfigError(
-                "CAMPAIGN_TRACING=otlp needs an OTLP exporter: "
-                "pip install opentelemetry-exporter-otlp-proto-grpc "
-                "(it reads OTEL_EXPORTER_OTLP_ENDPOINT)"
-            ) from err
-        exporter = OTLPSpanExporter()
+    exporter: SpanExporter = ConsoleSpanExporter() if mode == "console" else otlp_span_exporter()
     provider = TracerProvider(resource=Resource.create({"service.name": "campaign-orchestrator"}))
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
 
 
-def instrument_http_client(client: Any, settings: Settings) -> None:
+def otlp_span_exporter() -> SpanExporter:
+    """The OTLP/gRPC span exporter, configured by the OTEL_EXPORTER_OTLP_* variables (default
+    endpoint localhost:4317). It connects when it first exports, so it builds with no collector
+    running; an ObservabilityConfigError names the package when it is not installed."""
+    try:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    except ImportError as err:
+        raise ObservabilityConfigError(
+            f"CAMPAIGN_TRACING=otlp needs the OTLP exporter, which is not installed: "
+            f"pip install 'campaign-orchestrator[otel]' (or {OTLP_EXPORTER_PACKAGE})"
+        ) from err
+    return OTLPSpanExporter()
+
+
+def instrument_http_client(client: Any, settings: ClientSettings) -> None:
     """Join each downstream HTTP call to the current (activity) span, when tracing is on."""
     if settings.tracing == "off":
         return

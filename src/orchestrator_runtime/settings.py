@@ -1,5 +1,16 @@
 """Application settings, from the environment (prefix CAMPAIGN_) or a .env file.
 
+Two classes, so that a program checks only the settings it reads:
+
+    ClientSettings   what the clients read (the `campaign` CLI, the REST gateway, the demo):
+                     task queue, payload encryption, tracing, the webhook URL (the CLI sets
+                     notify_transitions when it is set), the CLI's batch retry rate
+    Settings         the worker's: all of the above and everything else (downstream services,
+                     the HTTP client, concurrency, logging, metrics, the sandbox, webhooks ...)
+
+A bad worker-only setting (say CAMPAIGN_LOG_LEVEL=verbose) stops the worker, with one line naming
+it, and not the CLI. `load_client_settings()` and `load_settings()` raise that one line.
+
 The Temporal connection is not here: it comes from Temporal's own envconfig
 (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE).
 """
@@ -7,7 +18,7 @@ The Temporal connection is not here: it comes from Temporal's own envconfig
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,9 +26,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from contracts import DEFAULT_TASK_QUEUE, ServiceName
 
 DEFAULT_SERVICES_URL = "http://127.0.0.1:8700"
+_S = TypeVar("_S", bound="ClientSettings")
 
 
-class Settings(BaseSettings):
+class ClientSettings(BaseSettings):
+    """What the clients read; the worker reads them too (all but retry_batch_rps)."""
+
     # An empty variable counts as unset (docker compose passes optional ones through empty).
     model_config = SettingsConfigDict(
         env_prefix="CAMPAIGN_",
@@ -28,6 +42,34 @@ class Settings(BaseSettings):
     )
 
     task_queue: str = Field(default=DEFAULT_TASK_QUEUE, min_length=1)
+
+    # Payload encryption (see orchestrator_runtime.encryption): off when unset.
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="'keyid:base64key,...' (AES-256-GCM): the first encrypts, all decrypt.",
+    )
+    # Tracing (see orchestrator_runtime.observability): an interceptor on every client.
+    tracing: Literal["off", "console", "otlp"] = Field(
+        default="off",
+        description="OpenTelemetry tracing (needs the `otel` extra): `console`, or `otlp` to "
+        "the collector at OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/gRPC, default localhost:4317).",
+    )
+    # State-change webhooks: a signed JSON event per transition, for campaigns started with
+    # notify_transitions (the starter sets it when CAMPAIGN_WEBHOOK_URL is set).
+    webhook_url: AnyHttpUrl | None = None
+
+    # The CLI's `campaign retry --all-failed`.
+    retry_batch_rps: float = Field(
+        default=50.0,
+        gt=0,
+        le=10_000,
+        description="Retries per second asked of the batch signal (max_operations_per_second; "
+        "servers from 1.29 apply their own worker.batcherRPS instead) and of --one-by-one.",
+    )
+
+
+class Settings(ClientSettings):
+    """The worker's settings: the clients' and its own. The worker validates them all."""
 
     # One base URL per downstream service; all six default to the reference services.
     radar_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
@@ -70,35 +112,16 @@ class Settings(BaseSettings):
         "(docs/performance.md); only for code that has passed the (sandboxed) test suite.",
     )
 
-    # The CLI's `campaign retry --all-failed`.
-    retry_batch_rps: float = Field(
-        default=50.0,
-        gt=0,
-        le=10_000,
-        description="Retries per second asked of the batch signal (max_operations_per_second; "
-        "servers from 1.29 apply their own worker.batcherRPS instead) and of --one-by-one.",
-    )
-
     # Logging.
     log_format: Literal["json", "console"] = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    # Payload encryption (see orchestrator_runtime.encryption): off when unset.
-    encryption_keys: SecretStr | None = Field(
-        default=None,
-        description="'keyid:base64key,...' (AES-256-GCM): the first encrypts, all decrypt.",
-    )
     # Observability (see orchestrator_runtime.observability).
     metrics_port: int | None = Field(
         default=None, ge=1, le=65535, description="Prometheus /metrics port; off when unset."
     )
     metrics_host: str = Field(default="127.0.0.1", min_length=1)
-    tracing: Literal["off", "console", "otlp"] = Field(
-        default="off", description="OpenTelemetry tracing (needs the `otel` extra)."
-    )
-    # State-change webhooks: a signed JSON event per transition, for campaigns started with
-    # notify_transitions (the starter sets it when CAMPAIGN_WEBHOOK_URL is set).
-    webhook_url: AnyHttpUrl | None = None
+    # The key that signs the webhook events (the URL is a client setting too).
     webhook_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key of the X-Campaign-Signature header."
     )
@@ -122,10 +145,21 @@ class SettingsError(ValueError):
     """The CAMPAIGN_* environment is invalid; one line naming each bad variable."""
 
 
+def load_client_settings() -> ClientSettings:
+    """The clients' settings from the environment (the worker-only ones are not read), or a
+    SettingsError that names the variables."""
+    return _load(ClientSettings)
+
+
 def load_settings() -> Settings:
-    """Settings from the environment, or a SettingsError that names the variables."""
+    """The worker's settings (all of them) from the environment, or a SettingsError that names
+    the variables."""
+    return _load(Settings)
+
+
+def _load(cls: type[_S]) -> _S:
     try:
-        return Settings()
+        return cls()
     except ValidationError as err:
         problems = []
         for e in err.errors():

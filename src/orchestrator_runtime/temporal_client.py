@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+import sys
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
-from orchestrator_runtime.settings import Settings, load_settings
+from orchestrator_runtime.settings import ClientSettings, load_client_settings
 
 _SPEAKS_TLS = "protocol error: the server speaks TLS and this client does not (TEMPORAL_TLS=true)"
 
@@ -37,7 +47,27 @@ def connect_config(**overrides: Any) -> dict[str, Any]:
     return config
 
 
-def data_converter(settings: Settings) -> DataConverter:
+@functools.cache
+def cli_runtime() -> Runtime:
+    """The SDK runtime for command-line clients: the SDK core's own log lines (WARN and up) go
+    through Python logging to stderr, never onto stdout, where `--json` output goes."""
+    core = logging.getLogger("temporalio.core")
+    if not core.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("temporal sdk: %(levelname)s %(message)s"))
+        core.addHandler(handler)
+        core.propagate = False
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=core, append_target_to_name=False),
+            )
+        )
+    )
+
+
+def data_converter(settings: ClientSettings) -> DataConverter:
     """The pydantic converter, with AES-GCM payload encryption when CAMPAIGN_ENCRYPTION_KEYS
     is set (worker, starter and demo must agree: they all connect through here)."""
     if settings.encryption_keys is None:
@@ -48,13 +78,13 @@ def data_converter(settings: Settings) -> DataConverter:
     return encrypted_data_converter(pydantic_data_converter, codec)
 
 
-async def connect(*, settings: Settings | None = None, **overrides: Any) -> Client:
+async def connect(*, settings: ClientSettings | None = None, **overrides: Any) -> Client:
     """A client from envconfig (TEMPORAL_*) plus, from `settings` (default: the environment's
     CAMPAIGN_*), the data converter (encryption) and the tracing interceptor."""
     from orchestrator_runtime.encryption import EncryptionConfigError
     from orchestrator_runtime.observability import ObservabilityConfigError, tracing_interceptor
 
-    settings = settings or load_settings()
+    settings = settings or load_client_settings()
     config = connect_config(**overrides)
     try:
         config.setdefault("data_converter", data_converter(settings))

@@ -7,11 +7,14 @@ Binds 127.0.0.1:8800 by default (CAMPAIGN_GATEWAY_HOST / CAMPAIGN_GATEWAY_PORT).
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import NoReturn
 
 import uvicorn
 
 from orchestrator_runtime.process_exit import exit_without_finalizing
+from orchestrator_runtime.settings import SettingsError, load_client_settings
+from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect_config
 from rest_gateway.app import create_app
 from rest_gateway.settings import GatewaySettings
 
@@ -22,6 +25,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     args = parser.parse_args(argv)
+    try:
+        config = connect_config()
+        queue = load_client_settings().task_queue
+    except (TemporalUnavailableError, SettingsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    # Which Temporal it serves, before uvicorn's own lines (it connects on the first request).
+    print(
+        f"REST gateway on http://{args.host}:{args.port} for Temporal at "
+        f"{config['target_host']}, namespace {config['namespace']}, task queue '{queue}'",
+        file=sys.stderr,
+        flush=True,
+    )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 from uuid import UUID, uuid4
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -54,13 +55,17 @@ from orchestrator_runtime.campaign_ops import (
     retry_campaign,
     send_start,
     start_campaign,
+    target,
     visibility_query,
 )
-from orchestrator_runtime.settings import Settings
+from orchestrator_runtime.settings import load_client_settings
 from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect
 from rest_gateway.settings import GatewaySettings
 
 API = "/api/v1/campaigns"
+E = TypeVar("E", bound=StrEnum)
+# ?state=failed as ?state=FAILED: enum values in any case.
+AnyCase = Annotated[E, BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v)]
 
 
 # ---- bodies -----------------------------------------------------------------------------------
@@ -104,6 +109,8 @@ class CampaignView(BaseModel):
     retry_count: int | None
     start_time: str | None
     close_time: str | None
+    task_queue: str | None = None
+    name: str | None = Field(default=None, description="The brief's name (set at start).")
     payload: CampaignPayload | None = None
 
 
@@ -243,7 +250,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or GatewaySettings()
     temporal = _Temporal(client)
-    queue = task_queue or Settings().task_queue
+    queue = task_queue or load_client_settings().task_queue
     query_timeout = timedelta(seconds=settings.query_timeout_seconds)
 
     app = FastAPI(
@@ -257,6 +264,9 @@ def create_app(
     # -- errors --
 
     def error(status: int, code: str, detail: str) -> JSONResponse:
+        # Every error names the server and namespace it asked (once connected).
+        if temporal.client is not None and (asked := target(temporal.client)) not in detail:
+            detail = f"{detail} ({asked})"
         return JSONResponse(status_code=status, content={"error": code, "detail": detail})
 
     conflict_codes: list[tuple[type[CampaignConflictError], str]] = [
@@ -297,8 +307,10 @@ def create_app(
 
     @app.exception_handler(RPCError)
     async def rpc_error(_: Request, err: RPCError) -> JSONResponse:
-        if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        if err.status == RPCStatusCode.DEADLINE_EXCEEDED or "no poller" in err.message:
             return error(504, "no_worker", f"no worker answered in time: {err.message}")
+        if err.status == RPCStatusCode.NOT_FOUND and "amespace" in err.message:
+            return error(503, "no_namespace", f"{err.message} (TEMPORAL_NAMESPACE)")
         return error(503, "temporal_error", f"{err.status.name}: {err.message}")
 
     @app.exception_handler(WorkflowQueryFailedError)
@@ -336,8 +348,8 @@ def create_app(
     @app.get(API, response_model=CampaignList, responses=ERRORS, summary="List campaigns")
     async def list_(
         client: TemporalClient,
-        state: Annotated[list[CampaignState] | None, Query()] = None,
-        failure_reason: Annotated[list[FailureReason] | None, Query()] = None,
+        state: Annotated[list[AnyCase[CampaignState]] | None, Query()] = None,
+        failure_reason: Annotated[list[AnyCase[FailureReason]] | None, Query()] = None,
         running: Annotated[
             bool | None, Query(description="true: open campaigns only; false: ended only")
         ] = None,

@@ -3,6 +3,10 @@ reference services over HTTP, and a real worker with the real activities. Loopba
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -99,3 +103,43 @@ async def worker(client: Client, stack: DevStack) -> AsyncIterator[Worker]:
         )
         async with w:
             yield w
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def gateway(
+    stack: DevStack, worker: Worker, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The REST gateway as a process (`python -m rest_gateway`), for the worker's task queue."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": stack.config.temporal_address,
+        "TEMPORAL_NAMESPACE": "default",
+        "CAMPAIGN_TASK_QUEUE": worker.task_queue,
+    }
+    with (tmp_path / "gateway.log").open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "rest_gateway", "--port", str(port),
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            for _ in range(300):
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert proc.returncode is None, (tmp_path / "gateway.log").read_text()
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("gateway not up: " + (tmp_path / "gateway.log").read_text())
+            yield http
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()

@@ -53,7 +53,7 @@ async def test_a_refused_retry_exits_3_with_the_workflows_reason_and_code(
     assert code == 3, out + err
     assert err.strip() == (
         f"error: campaign {handle.id} refused the retry: campaign is IDLE, not FAILED: nothing to "
-        "retry (NOT_FAILED)"
+        f"retry (NOT_FAILED) (Temporal at {stack.config.temporal_address}, namespace default)"
     )
     # A refused update leaves nothing behind: no log entry, no event in the history.
     payload = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
@@ -89,7 +89,8 @@ async def test_an_accepted_retry_prints_the_answer_and_wait_follows_it_to_learn(
 
     code, out, err = await cli(stack, "retry", str(c.campaign_id))
     assert code == 3, out + err
-    assert "has ended (COMPLETED, state LEARN): start a new campaign id (CAMPAIGN_ENDED)" in err
+    assert "has ended (COMPLETED, state LEARN): it published, and publishes once; start a new " \
+        "campaign id (CAMPAIGN_ENDED)" in err  # fmt: skip
 
     # --wait: the answer, the log from the accepted retry on, the outcome; exit 0 for LEARN.
     c = campaign(RISKY)

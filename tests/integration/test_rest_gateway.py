@@ -4,65 +4,17 @@ server, worker and reference services: every endpoint, and each error status wit
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from temporalio.worker import Worker
 
-from devstack.processes import free_port
-from devstack.stack import DevStack
 from tests.integration.conftest import Services
 from tests.integration.test_campaigns_end_to_end import RESULT_TIMEOUT
 
 pytestmark = pytest.mark.integration
 API = "/api/v1/campaigns"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def gateway(
-    stack: DevStack, worker: Worker, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": stack.config.temporal_address,
-        "TEMPORAL_NAMESPACE": "default",
-        "CAMPAIGN_TASK_QUEUE": worker.task_queue,
-    }
-    with (tmp_path / "gateway.log").open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "rest_gateway", "--port", str(port),
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-        )  # fmt: skip
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.returncode is None, (tmp_path / "gateway.log").read_text()
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("gateway not up: " + (tmp_path / "gateway.log").read_text())
-            yield http
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 10)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
 
 
 def body(objective: str = "Grow newsletter sign-ups", **extra: Any) -> dict[str, Any]:
@@ -150,7 +102,7 @@ async def test_create_waits_in_idle_until_start_then_retry_publishes(
         closed = await http.post(f"{API}/{cid}/{command}")
         assert closed.status_code == 409 and closed.json()["error"] == "campaign_ended"
         detail = closed.json()["detail"]
-        assert "has ended (COMPLETED, state LEARN): start a new campaign id" in detail
+        assert "has ended (COMPLETED, state LEARN): it published, and publishes once" in detail
 
 
 async def test_start_true_cancel_and_the_error_statuses(

@@ -11,7 +11,7 @@ from temporalio.envconfig import ClientConfig
 
 from devstack import config_doc
 from orchestrator_runtime.codec_server import CodecServerSettings
-from orchestrator_runtime.settings import Settings
+from orchestrator_runtime.settings import ClientSettings, Settings
 from reference_services.settings import ReferenceSettings
 from rest_gateway.settings import GatewaySettings
 
@@ -96,3 +96,21 @@ def test_the_documented_temporal_variables_are_what_envconfig_reads(tmp_path: Pa
             override_env_vars={name: value}, disable_file=True
         )
         assert loaded != empty, f"envconfig ignores {name}"
+
+
+def test_the_document_says_which_settings_the_clients_read() -> None:
+    text = config_doc.render()
+    section = text.split(config_doc.APP_SECTION)[1].split("\n## ")[0]
+    shared, rest = section.split("Read by the worker only:")
+    worker_only = rest.split("The `campaign` CLI also reads:")[0]
+    client_vars = {
+        config_doc.env_name(ClientSettings, n, f) for n, f in ClientSettings.model_fields.items()
+    }
+    for name, field in Settings.model_fields.items():
+        var = config_doc.env_name(Settings, name, field)
+        row = f"| `{var}` |"
+        if var in client_vars:
+            assert row in shared and row not in worker_only, var
+            assert config_doc.CLIENT_READERS[var] in shared
+        else:
+            assert row in worker_only and row not in shared, var

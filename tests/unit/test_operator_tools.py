@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from contracts import (
     RETRY_UPDATE,
+    START_UPDATE,
     CampaignBrief,
     CampaignPayload,
     CampaignState,
@@ -161,9 +163,14 @@ def test_visibility_queries():
         failure_reasons=[FailureReason.TIMEOUT],
         task_queue="q1",
     ) == (
-        "WorkflowType = 'CampaignWorkflow' AND CampaignState = 'FAILED' AND "
-        "CampaignFailureReason = 'TIMEOUT' AND ExecutionStatus IN ('Running', 'TimedOut') "
-        "AND TaskQueue = 'q1'"
+        "WorkflowType = 'CampaignWorkflow' AND (CampaignState = 'FAILED' AND NOT "
+        "ExecutionStatus = 'Canceled') AND CampaignFailureReason = 'TIMEOUT' AND ExecutionStatus "
+        "IN ('Running', 'TimedOut') AND TaskQueue = 'q1'"
+    )
+    # Cancelled campaigns are CANCELLED, also those cancelled before CANCELLED existed (FAILED).
+    assert visibility_query(states=[CampaignState.CANCELLED, CampaignState.LEARN]) == (
+        "WorkflowType = 'CampaignWorkflow' AND (CampaignState = 'LEARN' OR "
+        "(CampaignState = 'CANCELLED' OR ExecutionStatus = 'Canceled'))"
     )
     with pytest.raises(CampaignError, match="quotes"):
         visibility_query(task_queue="x' OR 1=1 --")
@@ -226,6 +233,9 @@ class _FakeHandle:
 
 
 class _FakeClient:
+    namespace = "default"
+    service_client = SimpleNamespace(config=SimpleNamespace(target_host="127.0.0.1:7233"))
+
     def __init__(self, handle: _FakeHandle) -> None:
         self.handle = handle
 
@@ -236,6 +246,34 @@ class _FakeClient:
 CID = uuid.uuid4()
 
 
+def _status(execution_status: str, state: CampaignState | None) -> CampaignStatus:
+    return CampaignStatus(
+        workflow_id=f"campaign-{CID}", run_id=None, execution_status=execution_status,
+        state=state, failure_reason=None, retry_count=1, start_time=None, close_time=None,
+        task_queue="campaigns",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def running_with_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake campaign is running (FAILED) and a worker polls its queue, unless a test says
+    otherwise."""
+
+    async def running(client: object, ref: str) -> CampaignStatus:
+        return _status("RUNNING", CampaignState.FAILED)
+
+    async def polling(client: object, task_queue: str) -> bool:
+        return True
+
+    async def not_wedged(client: object, workflow_id: str) -> None:
+        return None
+
+    monkeypatch.setattr(campaign_ops, "campaign_status", running)
+    monkeypatch.setattr(campaign_ops, "worker_polling", polling)
+    monkeypatch.setattr(campaign_ops, "wedged_reason", not_wedged)
+
+
+@pytest.mark.usefixtures("running_with_a_worker")
 async def test_retry_returns_the_workflows_answer_from_the_update() -> None:
     answer = RetryAccepted(
         campaign_id=CID, retry_count=1, retries_left=2, resume_at=CampaignState.CONTENT_PROD,
@@ -246,6 +284,7 @@ async def test_retry_returns_the_workflows_answer_from_the_update() -> None:
     assert got == answer and handle.updates == [RETRY_UPDATE]
 
 
+@pytest.mark.usefixtures("running_with_a_worker")
 async def test_a_refusal_carries_the_workflows_code_and_reason() -> None:
     refusal = ApplicationError("campaign is LEARN, not FAILED: nothing to retry", type="NOT_FAILED")
     handle = _FakeHandle(WorkflowUpdateFailedError(refusal))
@@ -259,23 +298,60 @@ async def test_a_refusal_carries_the_workflows_code_and_reason() -> None:
     )
 
 
+@pytest.mark.usefixtures("running_with_a_worker")
 async def test_an_update_to_a_closed_campaign_is_refused_with_its_close_status(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def closed(client: object, ref: str) -> CampaignStatus:
-        return CampaignStatus(
-            workflow_id=ref, run_id=None, execution_status="COMPLETED", state=CampaignState.LEARN,
-            failure_reason=None, retry_count=1, start_time=None, close_time=None,
-        )  # fmt: skip
+    statuses = iter(
+        [_status("RUNNING", CampaignState.IDLE), _status("COMPLETED", CampaignState.LEARN)]
+    )
 
-    monkeypatch.setattr(campaign_ops, "campaign_status", closed)
+    async def closes_meanwhile(client: object, ref: str) -> CampaignStatus:
+        return next(statuses)
+
+    monkeypatch.setattr(campaign_ops, "campaign_status", closes_meanwhile)
     gone = RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b"")
+    handle = _FakeHandle(gone)
     with pytest.raises(campaign_ops.CommandRefused) as refused:
-        await campaign_ops.send_start(_FakeClient(_FakeHandle(gone)), str(CID), StartRequest())  # type: ignore[arg-type]
+        await campaign_ops.send_start(_FakeClient(handle), str(CID), StartRequest())  # type: ignore[arg-type]
+    assert handle.updates == [START_UPDATE]
     assert refused.value.refusal is Refusal.CAMPAIGN_ENDED
-    assert "has ended (COMPLETED, state LEARN): start a new campaign id" in str(refused.value)
+    assert "has ended (COMPLETED, state LEARN): it published, and publishes once; start a new " \
+        "campaign id" in str(refused.value)  # fmt: skip
 
 
+@pytest.mark.usefixtures("running_with_a_worker")
+async def test_an_update_to_a_closed_campaign_is_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def cancelled(client: object, ref: str) -> CampaignStatus:
+        return _status("CANCELED", CampaignState.CANCELLED)
+
+    monkeypatch.setattr(campaign_ops, "campaign_status", cancelled)
+    handle = _FakeHandle(AssertionError("not sent"))
+    with pytest.raises(campaign_ops.CommandRefused) as refused:
+        await campaign_ops.retry_campaign(_FakeClient(handle), str(CID), RetryRequest())  # type: ignore[arg-type]
+    assert handle.updates == [] and refused.value.refusal is Refusal.CAMPAIGN_ENDED
+    assert "(CANCELED, state CANCELLED): start it again" in str(refused.value)
+
+
+@pytest.mark.usefixtures("running_with_a_worker")
+async def test_no_worker_polling_is_said_at_once_with_the_queue_and_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def none(client: object, task_queue: str) -> bool:
+        return False
+
+    monkeypatch.setattr(campaign_ops, "worker_polling", none)
+    handle = _FakeHandle(AssertionError("not sent"))
+    with pytest.raises(campaign_ops.NoWorkerError) as error:
+        await campaign_ops.retry_campaign(_FakeClient(handle), str(CID), RetryRequest())  # type: ignore[arg-type]
+    assert handle.updates == []
+    assert str(error.value).startswith(
+        "no worker is polling task queue 'campaigns' (Temporal at 127.0.0.1:7233, namespace "
+        f"default): nothing can answer the retry of campaign-{CID}"
+    )
+
+
+@pytest.mark.usefixtures("running_with_a_worker")
 async def test_no_worker_answering_is_one_clear_error_not_a_hang() -> None:
     handle = _FakeHandle(WorkflowUpdateRPCTimeoutOrCancelledError())
     with pytest.raises(campaign_ops.NoWorkerError, match="no worker answered the retry"):
