@@ -39,16 +39,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from contracts import CampaignState, Channel, FailureReason
-from orchestrator_runtime.campaign_batch import (
-    DEFAULT_MAX_IN_FLIGHT,
-    BatchReport,
-    LineProblem,
-    run_batch,
-)
+from orchestrator_runtime.batch_window import DEFAULT_MAX_IN_FLIGHT
 from orchestrator_runtime.process_exit import exit_code, exit_without_finalizing
 
 if TYPE_CHECKING:  # the rest loads in the commands that use it: `campaign --help` stays fast
@@ -65,6 +58,7 @@ if TYPE_CHECKING:  # the rest loads in the commands that use it: `campaign --hel
         StartAccepted,
         TraceEntry,
     )
+    from orchestrator_runtime.campaign_batch import BatchReport, LineProblem
     from orchestrator_runtime.campaign_ops import (
         BulkRetryResult,
         CampaignStatus,
@@ -954,14 +948,19 @@ def batch(
       {"name": "Spring", "objective": "Pre-orders", "audience": "Runners", "channels": ["email"]}
 
     Safe to re-run: a line without campaign_id gets an id derived from its content, and a
-    campaign whose id already has a workflow is skipped ("skipped: already exists"), so nothing
-    is started twice. Identical lines are one campaign. A bad line is reported with its number
-    and the others go on. While following, the next line starts only when fewer than
-    --max-in-flight campaigns are running (parked in FAILED counts as settled), which bounds
-    the workers' memory and each campaign's wait without slowing the batch. Exit code: 2 if
-    any line was invalid or not started, else 1 if any campaign failed or did not settle in
-    time, else 0.
+    campaign whose id already has a workflow is not started again: the table counts it by how
+    it ended ("existing: published"), and with --wait follows it if it still runs. Identical
+    lines are one campaign. A bad line is reported with its number and the others go on.
+    While following, the next line starts only when fewer than --max-in-flight campaigns are
+    running (parked in FAILED counts as settled), which bounds the workers' memory and each
+    campaign's wait without slowing the batch. With no worker polling the task queue it warns
+    at once and keeps waiting; if Temporal stops answering it retries for up to --timeout,
+    then prints the report of what stands. Exit code: 2 if any line was invalid or not started,
+    else 1 if any campaign (started or existing) failed, was cancelled or did not settle in
+    time, 4 if Temporal stopped answering, else 0 (also for --no-wait when every line started).
     """
+    from orchestrator_runtime.campaign_batch import Batch
+
     try:
         raw_lines = list(enumerate(file.read_bytes().splitlines(), start=1))
     except OSError as err:
@@ -970,6 +969,14 @@ def batch(
     began = time.monotonic()
 
     async def work(client: Client) -> BatchReport:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         with Progress(
             TextColumn("{task.description:<10}"),
             BarColumn(),
@@ -983,28 +990,35 @@ def batch(
             settling = progress.add_task("settled", total=None, note="", visible=wait)
 
             def on_change(report: BatchReport) -> None:
-                skipped = len(report.skipped) + len(report.duplicates)
-                bad = len(report.invalid) + len(report.start_errors)
+                counts = {
+                    "existing": len(report.existing),
+                    "duplicate": len(report.duplicates),
+                    "bad": len(report.invalid) + len(report.start_errors),
+                }
                 progress.update(
                     starting,
                     total=report.valid,
                     completed=report.attempted,
-                    note=f"{skipped} skipped, {bad} bad" if skipped or bad else "",
+                    note=", ".join(f"{n} {what}" for what, n in counts.items() if n),
                 )
                 failed = sum(1 for o, _ in report.settled.values() if o.value != "published")
+                note = f"{failed} not published" if failed else ""
+                if report.unavailable:
+                    note = "Temporal does not answer: retrying"
+                elif report.no_worker and len(report.settled) < report.followed:
+                    note = "no worker polling: waiting" + (f", {note}" if note else "")
                 progress.update(
-                    settling,
-                    total=len(report.started),
-                    completed=len(report.settled),
-                    note=f"{failed} not published" if failed else "",
+                    settling, total=report.followed, completed=len(report.settled), note=note
                 )
 
             def on_problem(problem: LineProblem) -> None:
                 progress.console.print(f"line {problem.line}: {problem.message}", markup=False)
 
-            return await run_batch(
+            def on_warning(message: str) -> None:
+                progress.console.print(f"warning: {message}", markup=False)
+
+            batch = Batch(
                 client,
-                raw_lines,
                 task_queue=queue,
                 concurrency=concurrency,
                 max_in_flight=max_in_flight or None,
@@ -1012,27 +1026,45 @@ def batch(
                 wait_timeout=timeout,
                 on_change=on_change,
                 on_problem=on_problem,
+                on_warning=on_warning,
             )
+            batch.read(raw_lines)
+            try:
+                await batch.run()
+            finally:  # stopped, interrupted or done: what was started is always reported
+                progress.stop()
+                _print_batch(batch.report, file, time.monotonic() - began, as_json)
+        return batch.report
 
     report = _run(work, address, namespace)
-    elapsed = time.monotonic() - began
-    if as_json:
-        out.print_json(json.dumps({**report.as_dict(), "elapsed_seconds": round(elapsed, 2)}))
-    else:
-        for problem in report.duplicates:
-            err_console.print(f"line {problem.line}: skipped, {problem.message}", markup=False)
-        table = Table(title=f"{file.name}: {report.lines} campaigns in {elapsed:.1f}s")
-        table.add_column("outcome")
-        table.add_column("campaigns", justify="right")
-        for label, count in report.outcome_counts():
-            table.add_row(label, str(count))
-        out.print(table)
     if report.invalid or report.start_errors:
         raise typer.Exit(EXIT_INPUT)
-    counts = dict(report.outcome_counts())
-    ok = {"published", "waiting for start", "skipped: already exists", "skipped: duplicate line"}
-    if any(n for label, n in counts.items() if label not in ok):
+    if not report.all_fine():
         raise typer.Exit(EXIT_FAILED)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _print_batch(report: BatchReport, file: Path, elapsed: float, as_json: bool) -> None:
+    from rich.table import Table
+
+    if as_json:
+        out.print_json(json.dumps({**report.as_dict(), "elapsed_seconds": round(elapsed, 2)}))
+        return
+    for problem in report.duplicates:
+        err_console.print(f"line {problem.line}: skipped, {problem.message}", markup=False)
+    title = (
+        f"{file.name}: {_plural(report.valid, 'campaign')} ({_plural(report.lines, 'line')}) "
+        f"in {elapsed:.1f}s"
+    )
+    table = Table(title=title, caption="\n".join(report.notes()) or None)
+    table.add_column("outcome")
+    table.add_column("campaigns", justify="right")
+    for label, count in report.outcome_counts():
+        table.add_row(label, str(count))
+    out.print(table)
 
 
 def main() -> NoReturn:

@@ -54,7 +54,6 @@ from contracts import (
     StartRequest,
     workflow_id_for,
 )
-from workflows import CampaignWorkflow
 from workflows import search_attributes as sa
 
 NAME_MEMO = "name"
@@ -162,13 +161,14 @@ async def start_campaign(
     *,
     task_queue: str,
     id_reuse_policy: WorkflowIDReusePolicy = ID_REUSE_POLICY,
-) -> WorkflowHandle[CampaignWorkflow, CampaignOutcome]:
+) -> WorkflowHandle[Any, CampaignOutcome]:
     """Start the campaign's workflow. With start_immediately=False it waits in IDLE for `start`."""
     try:
         return await client.start_workflow(
-            CampaignWorkflow.run,
+            WORKFLOW_TYPE,  # by name: clients need not load the workflow's code
             campaign,
             id=workflow_id_for(campaign.campaign_id),
+            result_type=CampaignOutcome,
             task_queue=task_queue,
             id_reuse_policy=id_reuse_policy,
             static_summary=f"Campaign {campaign.brief.name}",

@@ -78,19 +78,35 @@ def data_converter(settings: ClientSettings) -> DataConverter:
     return encrypted_data_converter(pydantic_data_converter, codec)
 
 
+def _converter_or_config_error(settings: ClientSettings) -> DataConverter:
+    if settings.encryption_keys is None:
+        return pydantic_data_converter  # without loading the encryption module
+    from orchestrator_runtime.encryption import EncryptionConfigError
+
+    try:
+        return data_converter(settings)
+    except EncryptionConfigError as err:
+        raise ConnectionConfigError(str(err)) from None
+
+
+def _tracing_or_config_error(settings: ClientSettings) -> Any:
+    if settings.tracing == "off":
+        return None  # without loading the worker's observability module
+    from orchestrator_runtime.observability import ObservabilityConfigError, tracing_interceptor
+
+    try:
+        return tracing_interceptor(settings)
+    except ObservabilityConfigError as err:
+        raise ConnectionConfigError(str(err)) from None
+
+
 async def connect(*, settings: ClientSettings | None = None, **overrides: Any) -> Client:
     """A client from envconfig (TEMPORAL_*) plus, from `settings` (default: the environment's
     CAMPAIGN_*), the data converter (encryption) and the tracing interceptor."""
-    from orchestrator_runtime.encryption import EncryptionConfigError
-    from orchestrator_runtime.observability import ObservabilityConfigError, tracing_interceptor
-
     settings = settings or load_client_settings()
     config = connect_config(**overrides)
-    try:
-        config.setdefault("data_converter", data_converter(settings))
-        tracing = tracing_interceptor(settings)
-    except (EncryptionConfigError, ObservabilityConfigError) as err:
-        raise ConnectionConfigError(str(err)) from None
+    config.setdefault("data_converter", _converter_or_config_error(settings))
+    tracing = _tracing_or_config_error(settings)
     if tracing is not None:
         config["interceptors"] = [*config.get("interceptors", ()), tracing]
     try:

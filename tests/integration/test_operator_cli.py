@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -88,12 +89,61 @@ async def test_batch_starts_each_line_once_reports_bad_lines_and_outcomes(
         by_line[3]["outcome"] == "failed" and by_line[3]["failure_reason"] == "QUALITY_GATE_FAILED"
     )
 
-    # Re-running the same file starts nothing: every valid line is skipped.
+    # Re-running the same file starts nothing and shows how each existing campaign ended.
     code, out, err = await cli(stack, "batch", str(jsonl), "--task-queue", q)
-    assert code == 2, out + err
-    assert "skipped: already exists" in out and "│         3 │" in out, out
+    assert code == 2, out + err  # still the bad lines
+    assert "briefs.jsonl: 3 campaigns (6 lines) in " in out, out
+    assert re.search(r"existing: published\s+│\s+2 │", out), out
+    assert re.search(r"existing: failed: QUALITY_GATE_FAILED\s+│\s+1 │", out), out
     in_queue = await client.count_workflows(f"TaskQueue = '{q}'")
     assert in_queue.count == 3
+
+
+async def test_batch_no_wait_exits_0_and_a_rerun_exits_1_for_an_existing_failed_campaign(
+    client: Client, worker: Worker, services: Services, stack: DevStack, tmp_path: Path
+):
+    q = worker.task_queue
+    jsonl = tmp_path / "two.jsonl"
+    tag = uuid.uuid4()
+    jsonl.write_text(line(f"Clean {tag}") + "\n" + line(f"Risky {tag}", "A guaranteed win") + "\n")
+    code, out, err = await cli(stack, "batch", str(jsonl), "--task-queue", q, "--no-wait")
+    assert code == 0, out + err
+    assert "started, not followed │         2 │" in out, out
+    settled = f"TaskQueue = '{q}' AND CampaignState IN ('LEARN', 'FAILED')"
+    for _ in range(RESULT_TIMEOUT * 10):  # visibility, as the batch reads it
+        if (await client.count_workflows(settled)).count == 2:
+            break
+        await asyncio.sleep(0.1)
+
+    code, out, err = await cli(stack, "batch", str(jsonl), "--task-queue", q, "--json")
+    assert code == 1, out + err  # nothing started; one existing campaign failed
+    report = json.loads(out)
+    assert report["started"] == 0 and report["valid"] == 2
+    assert report["outcomes"] == {
+        "existing: published": 1,
+        "existing: failed: QUALITY_GATE_FAILED": 1,
+    }
+
+
+async def test_batch_with_no_worker_warns_at_once_and_notes_it(
+    client: Client, stack: DevStack, tmp_path: Path
+):
+    queue = f"no-worker-{uuid.uuid4()}"
+    jsonl = tmp_path / "waiting.jsonl"
+    jsonl.write_text(line(f"Waiting {uuid.uuid4()}") + "\n")
+    code, out, err = await cli(stack, "batch", str(jsonl), "--task-queue", queue, "--timeout", "2")
+    try:
+        assert code == 1, out + err
+        assert err.startswith(
+            f"warning: no worker is polling task queue '{queue}' (Temporal at "
+            f"{stack.config.temporal_address}, namespace default): the campaigns start and wait "
+            "for one"
+        ), err
+        assert "still running (not settled in time) │         1 │" in out, out
+        assert f"no worker was polling task queue '{queue}' at the end: 1 campaign waits" in out
+    finally:
+        async for execution in client.list_workflows(f"TaskQueue = '{queue}'"):
+            await client.get_workflow_handle(execution.id).terminate("test cleanup")
 
 
 async def test_batch_keeps_at_most_max_in_flight_campaigns_running(
@@ -130,7 +180,7 @@ async def test_batch_gives_up_starting_when_the_window_stays_full(
         assert report["started"] == 1
         assert [e["line"] for e in report["errors"]] == [2, 3]
         assert all("none settled in 2 s" in e["error"] for e in report["errors"])
-        assert "line 2: not started: 1 campaigns still running" in err
+        assert "line 2: not started: 1 campaign still running" in err
     finally:
         for workflow_id in report["campaigns"]:
             await client.get_workflow_handle(workflow_id).terminate("test cleanup")

@@ -35,7 +35,7 @@ from contracts import (
     StartRequest,
 )
 from orchestrator_runtime import campaign_ops
-from orchestrator_runtime.campaign_batch import BatchReport, LineProblem, Outcome, parse_line
+from orchestrator_runtime.campaign_batch import parse_line
 from orchestrator_runtime.campaign_input import CampaignInputError
 from orchestrator_runtime.campaign_ops import CampaignError, CampaignStatus, visibility_query
 from rest_gateway.app import CreateCampaignRequest
@@ -80,41 +80,6 @@ def test_a_line_with_an_id_keeps_it_and_a_full_input_is_accepted():
 def test_a_bad_line_says_what_is_wrong(line: bytes, message: str):
     with pytest.raises(CampaignInputError, match=message.replace(".", r"\.")):
         parse_line(line)
-
-
-def test_the_outcome_table_puts_published_first_then_failures_by_count():
-    report = BatchReport(waited=True)
-    report.started = {f"campaign-{i}": i for i in range(6)}
-    report.settled = {
-        "campaign-0": (Outcome.PUBLISHED, None),
-        "campaign-1": (Outcome.FAILED, "SERVICE_UNAVAILABLE"),
-        "campaign-2": (Outcome.FAILED, "QUALITY_GATE_FAILED"),
-        "campaign-3": (Outcome.FAILED, "QUALITY_GATE_FAILED"),
-        "campaign-4": (Outcome.CANCELLED, "CANCELLED"),
-    }
-    report.skipped = {"campaign-9": 9}
-    assert report.outcome_counts() == [
-        ("published", 1),
-        ("failed: QUALITY_GATE_FAILED", 2),
-        ("failed: SERVICE_UNAVAILABLE", 1),
-        ("cancelled", 1),
-        ("still running (not settled in time)", 1),
-        ("skipped: already exists", 1),
-    ]
-    assert report.as_dict()["campaigns"]["campaign-5"]["outcome"] is None
-
-
-def test_the_json_report_lists_lines_in_file_order_whatever_order_the_starters_finished():
-    report = BatchReport()
-    report.started = {"campaign-c": 3, "campaign-a": 1}
-    report.skipped = {"campaign-e": 5, "campaign-d": 4}
-    report.start_errors = [LineProblem(7, "not started: x"), LineProblem(6, "not started: y")]
-    report.invalid = [LineProblem(9, "bad"), LineProblem(8, "bad")]
-    doc = report.as_dict()
-    assert [c["line"] for c in doc["campaigns"].values()] == [1, 3]
-    assert [s["line"] for s in doc["skipped"]] == [4, 5]
-    assert [e["line"] for e in doc["errors"]] == [6, 7]
-    assert [e["line"] for e in doc["invalid"]] == [8, 9]
 
 
 def _payload(**kw: object) -> CampaignPayload:
