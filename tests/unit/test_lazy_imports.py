@@ -1,0 +1,67 @@
+"""What a command-line client loads before it needs it: `campaign --help` loads neither the
+Temporal client nor pydantic nor the batch machinery, and the packages that load their members
+lazily (PEP 562) map each name to the module its TYPE_CHECKING import names."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def loaded_after(statement: str, modules: list[str]) -> dict[str, bool]:
+    probe = f"import sys; {statement}; print(','.join(str(m in sys.modules) for m in {modules!r}))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return dict(zip(modules, (flag == "True" for flag in out.split(",")), strict=True))
+
+
+def test_the_cli_module_loads_no_client_no_pydantic_and_no_batch_machinery():
+    heavy = [
+        "temporalio.client",
+        "pydantic",
+        "rich.progress",
+        "rich.table",
+        "orchestrator_runtime.campaign_batch",
+        "orchestrator_runtime.campaign_ops",
+        "workflows.campaign_workflow",
+        "httpx",
+    ]
+    assert loaded_after("import starter", heavy) == dict.fromkeys(heavy, False)
+
+
+def test_search_attributes_load_without_the_graph():
+    assert loaded_after("import workflows.search_attributes", ["workflows.campaign_workflow"]) == {
+        "workflows.campaign_workflow": False
+    }
+
+
+def type_checking_imports(package: str) -> dict[str, str]:
+    """name -> module, from the package's `if TYPE_CHECKING:` block."""
+    tree = ast.parse((ROOT / package / "__init__.py").read_text())
+    names: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for imp in node.body:
+                assert isinstance(imp, ast.ImportFrom) and imp.module, ast.unparse(imp)
+                names.update({alias.name: imp.module for alias in imp.names})
+    return names
+
+
+@pytest.mark.parametrize("package", ["contracts", "workflows"])
+def test_each_lazy_name_is_typed_and_resolves_to_its_module(package: str):
+    module = importlib.import_module(package)
+    lazy: dict[str, str] = module._LAZY
+    assert lazy == type_checking_imports(package)
+    for name, home in lazy.items():
+        assert getattr(module, name) is getattr(importlib.import_module(home), name)
+    assert set(lazy) <= set(module.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        module.Nope  # noqa: B018
