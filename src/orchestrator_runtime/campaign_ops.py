@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+from pydantic import ValidationError
 from temporalio.api.batch.v1 import BatchOperationSignal
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.common.v1 import WorkflowExecution as ProtoExecution
@@ -27,13 +28,14 @@ from temporalio.client import (
     Client,
     WorkflowExecution,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import (
@@ -299,6 +301,10 @@ async def campaign_payload(
         raise CampaignWedgedError(
             f"the worker cannot answer for {status.workflow_id}: {_first_line(str(err))}"
         ) from None
+    except ValidationError:  # the placeholder of a run whose start input was refused
+        raise CampaignClosedError(
+            f"{status.workflow_id} never ran: {await _failure_of(handle)}"
+        ) from None
     except RPCError as err:
         if not no_answer(err):
             raise
@@ -311,6 +317,16 @@ async def campaign_payload(
             f"{rpc_timeout.total_seconds():g}s (task queue '{status.task_queue}')"
         ) from None
     return payload
+
+
+async def _failure_of(handle: WorkflowHandle[Any, Any]) -> str:
+    """Why a closed run failed, in one line (its failure's message)."""
+    try:
+        await handle.result(follow_runs=False)
+    except WorkflowFailureError as err:
+        cause = err.cause
+        return _first_line(cause.message if isinstance(cause, FailureError) else str(err))
+    return "its payload does not decode"
 
 
 def no_answer(err: RPCError) -> bool:

@@ -13,7 +13,7 @@ import uuid
 import httpx
 import pytest
 from temporalio import workflow
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
 
 from contracts import CampaignInput, CampaignState
@@ -205,3 +205,24 @@ async def test_a_worker_for_an_unknown_namespace_exits_2_in_one_line(stack: DevS
         "Status {" not in last
     ), last
     assert "Traceback" not in err.decode()
+
+
+@pytest.mark.parametrize("inputs", [(), ({"brief": {"name": "A"}}, {"x": 1})])
+async def test_log_of_a_run_whose_start_input_was_refused_says_why_in_one_line(
+    client: Client, worker: Worker, stack: DevStack, inputs: tuple[object, ...]
+):
+    """As `temporal workflow start` with no --input, or two: the workflow fails at once
+    (INVALID_INPUT) and `campaign log` says why instead of failing to decode its placeholder."""
+    workflow_id = f"campaign-{uuid.uuid4()}"
+    handle = await client.start_workflow(
+        "CampaignWorkflow", args=list(inputs), id=workflow_id, task_queue=worker.task_queue
+    )
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    code, out, err = await cli(stack, "log", workflow_id)
+    assert code == 3, out + err
+    expected = "got no payload" if not inputs else "got 2 payloads"
+    assert one_line(err) == (
+        f"error: {workflow_id} never ran: the start input must be one JSON object "
+        f"(CampaignInput); {expected} {where(stack)}"
+    )
