@@ -43,6 +43,7 @@ from rich.console import Console
 from contracts import CampaignState, Channel, FailureReason
 from orchestrator_runtime.batch_window import DEFAULT_MAX_IN_FLIGHT
 from orchestrator_runtime.process_exit import exit_code, exit_without_finalizing
+from orchestrator_runtime.wording import counted
 
 if TYPE_CHECKING:  # the rest loads in the commands that use it: `campaign --help` stays fast
     from temporalio.client import (
@@ -486,7 +487,7 @@ def _exit_with_outcome(payload: CampaignPayload | None, as_json: bool) -> None:
 
 
 def _retries_left(n: int) -> str:
-    return f"{n} {'retry' if n == 1 else 'retries'} left"
+    return f"{counted(n, 'retry', 'retries')} left"
 
 
 def _print_outcome(payload: CampaignPayload, as_json: bool) -> None:
@@ -497,8 +498,7 @@ def _print_outcome(payload: CampaignPayload, as_json: bool) -> None:
         receipt = payload.publish_receipt
         out.print(
             f"LEARN: published{' as ' + receipt.publication_id if receipt else ''} "
-            f"after {payload.retry_count} operator "
-            f"{'retry' if payload.retry_count == 1 else 'retries'}",
+            f"after {counted(payload.retry_count, 'operator retry', 'operator retries')}",
             markup=False,
         )
     elif payload.failure:
@@ -833,7 +833,7 @@ def list_campaigns_command(
     for st in found:
         out.print(_status_line(st), markup=False)
     more = " (the limit; use --limit for more)" if len(found) == limit else ""
-    out.print(f"{len(found)} campaign{'s' if len(found) != 1 else ''}{more}", markup=False)
+    out.print(f"{counted(len(found), 'campaign')}{more}", markup=False)
 
 
 def _visibility_query_or_exit(
@@ -1043,10 +1043,6 @@ def batch(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def _print_batch(report: BatchReport, file: Path, elapsed: float, as_json: bool) -> None:
     from rich.table import Table
 
@@ -1056,7 +1052,7 @@ def _print_batch(report: BatchReport, file: Path, elapsed: float, as_json: bool)
     for problem in report.duplicates:
         err_console.print(f"line {problem.line}: skipped, {problem.message}", markup=False)
     title = (
-        f"{file.name}: {_plural(report.valid, 'campaign')} ({_plural(report.lines, 'line')}) "
+        f"{file.name}: {counted(report.valid, 'campaign')} ({counted(report.lines, 'line')}) "
         f"in {elapsed:.1f}s"
     )
     table = Table(title=title, caption="\n".join(report.notes()) or None)

@@ -27,6 +27,7 @@ from contracts import (
 from devstack.stack import DevStack
 from orchestrator_runtime.campaign_ops import campaign_payload, retry_campaign, start_campaign
 from orchestrator_runtime.temporal_client import connect
+from orchestrator_runtime.wording import counted
 
 STEP_TIMEOUT = 120.0
 
@@ -66,8 +67,8 @@ def _line(payload: CampaignPayload) -> str:
     receipt = payload.publish_receipt
     published = f"published as {receipt.publication_id}" if receipt else "not published"
     return (
-        f"{payload.state} after {payload.retry_count} operator retr"
-        f"{'y' if payload.retry_count == 1 else 'ies'}; {published}; "
+        f"{payload.state} after "
+        f"{counted(payload.retry_count, 'operator retry', 'operator retries')}; {published}; "
         f"{len(payload.execution_log)} log entries"
     )
 

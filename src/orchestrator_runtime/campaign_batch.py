@@ -52,6 +52,7 @@ from orchestrator_runtime.campaign_ops import (
     worker_polling,
 )
 from orchestrator_runtime.temporal_client import TemporalUnavailableError
+from orchestrator_runtime.wording import counted
 
 # Fixed forever: changing it would give every id-less line of an old file a new campaign id.
 BATCH_NAMESPACE = UUID("6f1c1d2e-5b8a-4c53-9a55-0c7e3a1b2d40")
@@ -203,7 +204,8 @@ class BatchReport:
         if self.no_worker and unsettled:
             notes.append(
                 f"no worker was polling task queue '{self.task_queue}' at the end: "
-                + (f"{unsettled} campaigns wait" if unsettled > 1 else "1 campaign waits")
+                + counted(unsettled, "campaign")
+                + (" waits" if unsettled == 1 else " wait")
                 + " for one"
             )
         if self.stopped:
@@ -301,11 +303,11 @@ class Batch:
         self._since = datetime.now(UTC) - timedelta(minutes=5)  # a margin for clock skew
         self._watcher: asyncio.Future[None] | None = None
         self._gone_since: float | None = None  # loop time of the first unanswered call
+        self._started_settled = 0  # of report.settled, those this run started (not existing)
 
     @property
     def in_flight(self) -> int:
-        settled = sum(1 for w in self.report.started if w in self.report.settled)
-        return len(self.report.started) + self._starting - settled
+        return len(self.report.started) + self._starting - self._started_settled
 
     def read(self, lines: Iterable[tuple[int, bytes | str]]) -> None:
         """Parse every line: bad ones are reported, a repeated campaign is counted once."""
@@ -379,10 +381,9 @@ class Batch:
                     self.report.start_errors,
                     LineProblem(
                         lineno,
-                        f"not started: {self.window} campaign"
-                        + ("s" if self.window != 1 else "")
-                        + f" still running and none settled "
-                        f"in {self.wait_timeout:g} s (--max-in-flight {self.window}, --timeout)",
+                        f"not started: {counted(self.window or 0, 'campaign')} still running "
+                        f"and none settled in {self.wait_timeout:g} s "
+                        f"(--max-in-flight {self.window}, --timeout)",
                     ),
                 )
                 continue
@@ -541,14 +542,17 @@ class Batch:
             return
         if status.running:
             if status.state is CampaignState.FAILED:
-                report.settled[workflow_id] = (Outcome.FAILED, status.failure_reason)
+                outcome = (Outcome.FAILED, status.failure_reason)
             elif status.state is CampaignState.IDLE and workflow_id in self._created_only:
-                report.settled[workflow_id] = (Outcome.WAITING_FOR_START, None)
+                outcome = (Outcome.WAITING_FOR_START, None)
+            else:
+                return
         elif status.execution_status in _SETTLED_WHEN_CLOSED:
-            report.settled[workflow_id] = (
-                _SETTLED_WHEN_CLOSED[status.execution_status],
-                status.failure_reason,
-            )
+            outcome = (_SETTLED_WHEN_CLOSED[status.execution_status], status.failure_reason)
+        else:
+            return
+        report.settled[workflow_id] = outcome
+        self._started_settled += workflow_id in report.started
 
     async def _look_for_worker(self, *, warn: bool) -> None:
         queue = self.report.task_queue

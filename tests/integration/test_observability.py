@@ -5,21 +5,17 @@ context and no replay duplicates, and signed state-change webhooks with retries.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-import structlog
 from pydantic import SecretStr
-from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
@@ -47,12 +43,12 @@ from devstack.demo import demo_briefs
 from devstack.processes import free_port
 from devstack.stack import DevStack
 from orchestrator_runtime.campaign_ops import campaign_payload, retry_campaign, start_campaign
-from orchestrator_runtime.log_setup import configure_logging
 from orchestrator_runtime.observability import create_runtime
 from orchestrator_runtime.service_wiring import create_activities, create_http_client
 from orchestrator_runtime.settings import Settings
 from orchestrator_runtime.temporal_client import connect
 from orchestrator_runtime.worker_factory import build_worker
+from tests.log_capture import worker_logging
 
 from .conftest import Services, stack_settings
 from .webhook_receiver import webhook_receiver
@@ -238,33 +234,11 @@ async def test_http_spans_are_children_of_the_activity_span(stack: DevStack) -> 
 # ---- structured logs -------------------------------------------------------------------------
 
 
-@contextmanager
-def captured_json_logs(level: str = "DEBUG") -> Iterator[io.StringIO]:
-    """configure_logging (the worker's) into a buffer; the global logging state is restored."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level, structlog.get_config())
-    saved_flags = (
-        workflow.logger.workflow_info_on_message,
-        activity.logger.activity_info_on_message,
-    )
-    buffer = io.StringIO()
-    try:
-        configure_logging("json", level, stream=buffer)
-        yield buffer
-    finally:
-        root.handlers[:], _, config = saved
-        root.setLevel(saved[1])
-        structlog.configure(**config)
-        workflow.logger.workflow_info_on_message, activity.logger.activity_info_on_message = (
-            saved_flags
-        )
-
-
 async def test_log_lines_carry_workflow_context_and_replay_logs_nothing(
     stack: DevStack, client: Client, services: Services
 ) -> None:
     settings = stack_settings(stack)
-    with captured_json_logs() as buffer:
+    with worker_logging() as buffer:
         # No workflow cache: every workflow task replays the history from the start, so any
         # line logged during replay would show up again.
         async with running_worker(client, settings, max_cached_workflows=0) as worker:

@@ -9,42 +9,15 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import structlog
-from temporalio import activity, workflow
 from temporalio.runtime import Runtime
 
-from orchestrator_runtime.log_setup import configure_logging
 from orchestrator_runtime.observability import CORE_LOGGER, create_runtime
 from orchestrator_runtime.settings import Settings
-
-
-@contextmanager
-def worker_logging(fmt: str, level: str) -> Iterator[io.StringIO]:
-    """configure_logging (the worker's) into a buffer; the global logging state is restored."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level, structlog.get_config())
-    saved_flags = (
-        workflow.logger.workflow_info_on_message,
-        activity.logger.activity_info_on_message,
-    )
-    buffer = io.StringIO()
-    try:
-        configure_logging(fmt, level, stream=buffer)  # type: ignore[arg-type]
-        yield buffer
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
-        structlog.configure(**saved[2])
-        workflow.logger.workflow_info_on_message, activity.logger.activity_info_on_message = (
-            saved_flags
-        )
+from tests.log_capture import worker_logging
 
 
 def wait_for_lines(buffer: io.StringIO, count: int, timeout: float = 10.0) -> list[str]:
