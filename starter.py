@@ -60,10 +60,8 @@ if TYPE_CHECKING:  # the rest loads in the commands that use it: `campaign --hel
         TraceEntry,
     )
     from orchestrator_runtime.campaign_batch import BatchReport, LineProblem
-    from orchestrator_runtime.campaign_ops import (
-        BulkRetryResult,
-        CampaignStatus,
-    )
+    from orchestrator_runtime.campaign_lookup import CampaignStatus, Visibility
+    from orchestrator_runtime.campaign_ops import BulkRetryResult
     from orchestrator_runtime.settings import ClientSettings
 
 EXIT_FAILED, EXIT_INPUT, EXIT_CAMPAIGN, EXIT_UNREACHABLE, EXIT_NO_WORKER = 1, 2, 3, 4, 5
@@ -80,6 +78,7 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
+C = TypeVar("C")  # what a command runs on: a Client, or the Visibility of a status read
 
 
 def _one_of(choices: type[StrEnum]) -> str:
@@ -126,31 +125,56 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def _run(work: Callable[[Client], Awaitable[T]], address: str | None, namespace: str | None) -> T:
-    """Connect, run, and turn every expected error into one clear line and an exit code; every
-    line after the connection names the server and namespace it asked."""
+    """Connect a client, run, and turn every expected error into one clear line and an exit
+    code; every line after the connection names the server and namespace it asked."""
+    from orchestrator_runtime.campaign_ops import target
+    from orchestrator_runtime.temporal_client import cli_runtime, connect
+
+    async def connected() -> tuple[Client, str]:
+        client = await connect(target_host=address, namespace=namespace, runtime=cli_runtime())
+        return client, target(client)
+
+    return _run_on(connected, work)
+
+
+def _run_light(
+    work: Callable[[Visibility], Awaitable[T]], address: str | None, namespace: str | None
+) -> T:
+    """`_run` with the service client alone (a status read: no `temporalio.client` to load)."""
+    from orchestrator_runtime.temporal_client import cli_runtime, connect_visibility
+
+    async def connected() -> tuple[Visibility, str]:
+        temporal = await connect_visibility(
+            target_host=address, namespace=namespace, runtime=cli_runtime()
+        )
+        return temporal, temporal.where
+
+    return _run_on(connected, work)
+
+
+def _run_on(
+    connected: Callable[[], Awaitable[tuple[C, str]]], work: Callable[[C], Awaitable[T]]
+) -> T:
     from temporalio.service import RPCError
 
-    from orchestrator_runtime.campaign_ops import (
+    from orchestrator_runtime.campaign_errors import (
         CampaignConflictError,
         CampaignError,
         NoWorkerError,
         UnknownCampaignError,
-        target,
     )
-    from orchestrator_runtime.settings import SettingsError
+    from orchestrator_runtime.config_errors import SettingsError
     from orchestrator_runtime.temporal_client import (
         ConnectionConfigError,
         TemporalUnavailableError,
-        cli_runtime,
-        connect,
     )
 
     asked: list[str] = []
 
     async def main() -> T:
-        client = await connect(target_host=address, namespace=namespace, runtime=cli_runtime())
-        asked.append(target(client))
-        return await work(client)
+        temporal, where = await connected()
+        asked.append(where)
+        return await work(temporal)
 
     def where(message: str) -> str:
         return message if not asked or asked[0] in message else f"{message} ({asked[0]})"
@@ -197,7 +221,8 @@ def _settings() -> ClientSettings:
 
 
 def _check_ref(campaign: str) -> str:
-    from orchestrator_runtime.campaign_ops import CampaignError, workflow_id_from_ref
+    from orchestrator_runtime.campaign_errors import CampaignError
+    from orchestrator_runtime.campaign_lookup import workflow_id_from_ref
 
     try:
         return workflow_id_from_ref(campaign)
@@ -219,14 +244,12 @@ async def _follow(
     `since_last`, begin at the last entry with that action (after a retry: what followed it).
     With no worker polling, say so at once and keep waiting for one, up to `patience` seconds."""
     from contracts import CampaignOutcome
-    from orchestrator_runtime.campaign_ops import (
+    from orchestrator_runtime.campaign_errors import (
         CampaignError,
         CampaignWedgedError,
         NoWorkerError,
-        campaign_status,
-        no_worker,
-        worker_polling,
     )
+    from orchestrator_runtime.campaign_ops import campaign_status, no_worker, worker_polling
 
     handle = client.get_workflow_handle(workflow_id, result_type=CampaignOutcome)
     loop = asyncio.get_running_loop()
@@ -284,12 +307,8 @@ async def _answer(client: Client, handle: WorkflowHandle[Any, Any], queue: str) 
     from temporalio.service import RPCError
 
     from contracts import PAYLOAD_QUERY, CampaignPayload
-    from orchestrator_runtime.campaign_ops import (
-        CampaignWedgedError,
-        no_answer,
-        no_worker,
-        wedged_reason,
-    )
+    from orchestrator_runtime.campaign_errors import CampaignWedgedError
+    from orchestrator_runtime.campaign_ops import no_answer, no_worker, wedged_reason
 
     try:
         payload: CampaignPayload = await handle.query(
@@ -452,7 +471,8 @@ def _start_existing(
     namespace: str | None,
 ) -> None:
     from contracts import StartRequest
-    from orchestrator_runtime.campaign_ops import send_start, workflow_id_from_ref
+    from orchestrator_runtime.campaign_lookup import workflow_id_from_ref
+    from orchestrator_runtime.campaign_ops import send_start
 
     _check_ref(campaign)
     request = StartRequest()
@@ -536,20 +556,20 @@ def status(
       campaign status campaign-3f2a...e9   by workflow id
       campaign status <id> --json | jq -r .state
     """
-    from orchestrator_runtime.campaign_ops import campaign_status, worker_polling
+    from orchestrator_runtime.campaign_lookup import describe_campaign, worker_polling
 
     _check_ref(campaign)
 
-    async def work(client: Client) -> tuple[CampaignStatus, str | None]:
-        st = await campaign_status(client, campaign)
+    async def work(temporal: Visibility) -> tuple[CampaignStatus, str | None]:
+        st = await describe_campaign(temporal, campaign)
         if not st.running or not st.task_queue:
             return st, None
         # Running: say so when nothing can move it on.
-        if not await worker_polling(client, st.task_queue):
+        if not await worker_polling(temporal, st.task_queue):
             return st, f"waiting for a worker: none polls task queue '{st.task_queue}'"
         return st, "not picked up by a worker yet" if st.state is None else None
 
-    st, note = _run(work, address, namespace)
+    st, note = _run_light(work, address, namespace)
     if as_json:
         out.print_json(json.dumps({**st.as_dict(), "note": note}))
         return
@@ -626,11 +646,8 @@ def retry(
     batch operations (or with --one-by-one) it sends each the update instead, and says so.
     """
     from contracts import RetryRequest
-    from orchestrator_runtime.campaign_ops import (
-        retry_all_failed,
-        retry_campaign,
-        workflow_id_from_ref,
-    )
+    from orchestrator_runtime.campaign_lookup import workflow_id_from_ref
+    from orchestrator_runtime.campaign_ops import retry_all_failed, retry_campaign
 
     request = RetryRequest(requested_by=requested_by, reason=reason)
     if all_failed == (campaign is not None):
@@ -842,7 +859,8 @@ def _visibility_query_or_exit(
     failure_reason: list[FailureReason] | None,
     task_queue: str | None,
 ) -> str:
-    from orchestrator_runtime.campaign_ops import CampaignError, visibility_query
+    from orchestrator_runtime.campaign_errors import CampaignError
+    from orchestrator_runtime.campaign_ops import visibility_query
 
     try:
         return visibility_query(
@@ -873,7 +891,8 @@ def cancel(
     The campaign stops at once; an HTTP call already in flight may still complete at its
     service. A published campaign cannot be cancelled: it has ended.
     """
-    from orchestrator_runtime.campaign_ops import CampaignError, campaign_status, cancel_campaign
+    from orchestrator_runtime.campaign_errors import CampaignError
+    from orchestrator_runtime.campaign_ops import campaign_status, cancel_campaign
 
     _check_ref(campaign)
 

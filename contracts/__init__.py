@@ -1,7 +1,8 @@
 """Data contracts of campaign-orchestrator (pydantic v2, pure data, no I/O).
 
-The enums load with the package; the models load on first use (PEP 562), so a command-line
-client that needs only the enums (`campaign --help`) does not pay for pydantic."""
+The enums and the workflow's names load with the package; the models load on first use
+(PEP 562), so a command-line client that needs only those (`campaign --help`, `campaign status`)
+does not pay for the models."""
 
 from __future__ import annotations
 
@@ -17,6 +18,18 @@ from contracts.enums import (
     Refusal,
     ServiceName,
     Severity,
+)
+from contracts.names import (
+    DEFAULT_TASK_QUEUE,
+    PAYLOAD_QUERY,
+    RETRY_SIGNAL,
+    RETRY_UPDATE,
+    START_SIGNAL,
+    START_UPDATE,
+    STATE_QUERY,
+    WORKFLOW_ID_PREFIX,
+    WORKFLOW_TYPE,
+    workflow_id_for,
 )
 
 if TYPE_CHECKING:
@@ -58,14 +71,6 @@ if TYPE_CHECKING:
         StrategyRequest,
     )
     from contracts.workflow_io import (
-        DEFAULT_TASK_QUEUE,
-        PAYLOAD_QUERY,
-        RETRY_SIGNAL,
-        RETRY_UPDATE,
-        START_SIGNAL,
-        START_UPDATE,
-        STATE_QUERY,
-        WORKFLOW_TYPE,
         CampaignInput,
         CampaignOutcome,
         CarriedState,
@@ -75,7 +80,6 @@ if TYPE_CHECKING:
         StartRequest,
         StepCall,
         StepRetrySettings,
-        workflow_id_for,
     )
 
 # name -> the module that defines it, imported on first use.
@@ -109,14 +113,6 @@ _LAZY: dict[str, str] = {
     "RadarScanRequest": "contracts.services",
     "ServiceEndpoint": "contracts.services",
     "StrategyRequest": "contracts.services",
-    "DEFAULT_TASK_QUEUE": "contracts.workflow_io",
-    "PAYLOAD_QUERY": "contracts.workflow_io",
-    "RETRY_SIGNAL": "contracts.workflow_io",
-    "RETRY_UPDATE": "contracts.workflow_io",
-    "START_SIGNAL": "contracts.workflow_io",
-    "START_UPDATE": "contracts.workflow_io",
-    "STATE_QUERY": "contracts.workflow_io",
-    "WORKFLOW_TYPE": "contracts.workflow_io",
     "CampaignInput": "contracts.workflow_io",
     "CampaignOutcome": "contracts.workflow_io",
     "CarriedState": "contracts.workflow_io",
@@ -126,7 +122,6 @@ _LAZY: dict[str, str] = {
     "StartRequest": "contracts.workflow_io",
     "StepCall": "contracts.workflow_io",
     "StepRetrySettings": "contracts.workflow_io",
-    "workflow_id_for": "contracts.workflow_io",
 }
 
 
@@ -158,6 +153,7 @@ __all__ = [
     "START_SIGNAL",
     "START_UPDATE",
     "STATE_QUERY",
+    "WORKFLOW_ID_PREFIX",
     "WORKFLOW_TYPE",
     "AuditRequest",
     "CampaignBrief",

@@ -14,19 +14,6 @@ from contracts.brief import CampaignBrief
 from contracts.enums import PIPELINE, CampaignState, FailureReason
 from contracts.payload import CampaignPayload, FailureDetails
 
-WORKFLOW_TYPE = "CampaignWorkflow"
-DEFAULT_TASK_QUEUE = "campaigns"
-RETRY_SIGNAL = "retry"
-START_SIGNAL = "start"
-RETRY_UPDATE = "request_retry"
-START_UPDATE = "request_start"
-STATE_QUERY = "state"
-PAYLOAD_QUERY = "payload"
-
-
-def workflow_id_for(campaign_id: UUID | str) -> str:
-    return f"campaign-{campaign_id}"
-
 
 class StepRetrySettings(Contract):
     """Temporal's activity retry policy and timeout for one step."""

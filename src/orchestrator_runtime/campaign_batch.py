@@ -37,11 +37,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import CampaignInput, CampaignState, workflow_id_for
 from orchestrator_runtime.batch_window import DEFAULT_MAX_IN_FLIGHT
+from orchestrator_runtime.campaign_errors import CampaignError, CampaignExistsError
 from orchestrator_runtime.campaign_input import CampaignInputError, campaign_input_from_dict
+from orchestrator_runtime.campaign_lookup import CampaignStatus
 from orchestrator_runtime.campaign_ops import (
-    CampaignError,
-    CampaignExistsError,
-    CampaignStatus,
     campaign_status,
     count_campaigns,
     list_campaigns,

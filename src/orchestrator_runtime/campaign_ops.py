@@ -9,24 +9,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from pydantic import ValidationError
 from temporalio.api.batch.v1 import BatchOperationSignal
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.common.v1 import WorkflowExecution as ProtoExecution
-from temporalio.api.enums.v1 import BatchOperationState, TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.enums.v1 import BatchOperationState
 from temporalio.api.workflowservice.v1 import (
     DescribeBatchOperationRequest,
-    DescribeTaskQueueRequest,
     GetSystemInfoRequest,
     GetWorkflowExecutionHistoryReverseRequest,
     StartBatchOperationRequest,
 )
 from temporalio.client import (
     Client,
-    WorkflowExecution,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
@@ -56,86 +53,59 @@ from contracts import (
     StartRequest,
     workflow_id_for,
 )
+from orchestrator_runtime import campaign_lookup as lookup
+from orchestrator_runtime.campaign_errors import (
+    CampaignClosedError,
+    CampaignConflictError,
+    CampaignError,
+    CampaignExistsError,
+    CampaignWedgedError,
+    CommandRefused,
+    NoWorkerError,
+    UnknownCampaignError,
+)
+from orchestrator_runtime.campaign_lookup import (
+    NAME_MEMO,
+    CampaignStatus,
+    Visibility,
+    describe_campaign,
+    memo_name,
+    status_of,
+    where,
+)
+from orchestrator_runtime.campaign_lookup import workflow_id_from_ref as workflow_id_from_ref
 from workflows import search_attributes as sa
 
-NAME_MEMO = "name"
 # A published campaign can never be started again (no second publish); one that ended FAILED,
 # cancelled or terminated can be started afresh under the same id.
 ID_REUSE_POLICY = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
 # An update or a query needs a worker to answer it: give up waiting after this long.
 UPDATE_TIMEOUT = timedelta(seconds=10)
 QUERY_TIMEOUT = timedelta(seconds=5)  # a polling worker answers a query in milliseconds
-# A live worker polls its task queue at least once a minute (a long poll lasts up to 60 s); a
-# poller the server has not heard from for longer than this has gone.
-POLLER_FRESH = timedelta(seconds=75)
 AnswerT = TypeVar("AnswerT", RetryAccepted, StartAccepted)
-
-
-class CampaignError(RuntimeError):
-    """An operator-facing error: the message is one clear line."""
-
-
-class UnknownCampaignError(CampaignError):
-    """No campaign with that id (HTTP 404)."""
-
-
-class CampaignConflictError(CampaignError):
-    """The campaign exists, but its state refuses the request (HTTP 409)."""
-
-
-class CampaignExistsError(CampaignConflictError):
-    """A start for a campaign id that already has a workflow."""
-
-
-class CampaignClosedError(CampaignConflictError):
-    """The campaign's workflow has ended: it takes no more signals."""
-
-
-class CommandRefused(CampaignConflictError):
-    """The workflow refused a command (the update's failure type), or, once the workflow has
-    closed, the client did (CAMPAIGN_ENDED). `reason` is the workflow's own words."""
-
-    def __init__(self, refusal: Refusal, workflow_id: str, command: str, reason: str) -> None:
-        super().__init__(f"campaign {workflow_id} refused the {command}: {reason} ({refusal})")
-        self.refusal, self.workflow_id, self.reason = refusal, workflow_id, reason
-
-
-class NoWorkerError(CampaignError):
-    """No worker polls the campaign's task queue, or none answered in time (HTTP 504)."""
-
-
-class CampaignWedgedError(NoWorkerError):
-    """A worker polls, but cannot answer for the campaign: its workflow task fails (a bug or a
-    non-deterministic change); the message carries the worker's error."""
 
 
 def target(client: Client) -> str:
     """Which server and namespace a client asks: for every error message."""
-    return f"Temporal at {client.service_client.config.target_host}, namespace {client.namespace}"
+    return where(client.service_client.config.target_host, client.namespace)
+
+
+def visibility(client: Client) -> Visibility:
+    return Visibility(
+        service=client.workflow_service,
+        namespace=client.namespace,
+        target_host=client.service_client.config.target_host,
+        codec=client.data_converter.payload_codec,
+    )
 
 
 async def worker_polling(client: Client, task_queue: str) -> bool:
-    """Whether a live worker polls the task queue for workflow tasks (by its pollers' last
-    access times: the server lists a stopped worker's poller for minutes)."""
-    described = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        ),
-        timeout=UPDATE_TIMEOUT,
-    )
-    now = datetime.now(UTC)
-    return any(
-        now - poller.last_access_time.ToDatetime(UTC) < POLLER_FRESH for poller in described.pollers
-    )
+    """Whether a live worker polls the task queue for workflow tasks."""
+    return await lookup.worker_polling(visibility(client), task_queue)
 
 
 def no_worker(client: Client, task_queue: str, what: str) -> NoWorkerError:
-    return NoWorkerError(
-        f"no worker is polling task queue '{task_queue}' ({target(client)}): {what} "
-        "(start one with `campaign-worker`)"
-    )
+    return lookup.no_worker(target(client), task_queue, what)
 
 
 async def require_worker(client: Client, task_queue: str, what: str) -> None:
@@ -143,18 +113,6 @@ async def require_worker(client: Client, task_queue: str, what: str) -> None:
     cannot happen ("nobody can answer the query of campaign-...")."""
     if not await worker_polling(client, task_queue):
         raise no_worker(client, task_queue, what)
-
-
-def workflow_id_from_ref(ref: str) -> str:
-    """Accept a campaign id (UUID) or a workflow id (campaign-<uuid>)."""
-    ref = ref.strip()
-    raw = ref.removeprefix("campaign-")
-    try:
-        return workflow_id_for(UUID(raw))
-    except ValueError:
-        raise CampaignError(
-            f"'{ref}' is not a campaign id (a UUID) or a workflow id (campaign-<uuid>)"
-        ) from None
 
 
 async def start_campaign(
@@ -203,83 +161,9 @@ async def start_campaign(
         ) from None
 
 
-@dataclass(frozen=True)
-class CampaignStatus:
-    workflow_id: str
-    run_id: str | None
-    execution_status: str
-    state: CampaignState | None
-    failure_reason: str | None
-    retry_count: int | None
-    start_time: datetime | None
-    close_time: datetime | None
-    task_queue: str | None = None
-    name: str | None = None  # the brief's name, from the memo our clients set at start
-
-    @property
-    def running(self) -> bool:
-        return self.execution_status == WorkflowExecutionStatus.RUNNING.name
-
-    @property
-    def campaign_id(self) -> str:
-        return self.workflow_id.removeprefix("campaign-")
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready, for `--json` output and the REST API."""
-        return {
-            "campaign_id": self.campaign_id,
-            "workflow_id": self.workflow_id,
-            "run_id": self.run_id,
-            "execution_status": self.execution_status,
-            "state": self.state.value if self.state else None,
-            "failure_reason": self.failure_reason,
-            "retry_count": self.retry_count,
-            "start_time": self.start_time.isoformat() if self.start_time else None,
-            "close_time": self.close_time.isoformat() if self.close_time else None,
-            "task_queue": self.task_queue,
-            "name": self.name,
-        }
-
-
 async def campaign_status(client: Client, ref: str) -> CampaignStatus:
     """From visibility (describe): works without a worker, for running and closed campaigns."""
-    workflow_id = workflow_id_from_ref(ref)
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        desc = await handle.describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND and "amespace" not in err.message:
-            raise UnknownCampaignError(f"no campaign with workflow id {workflow_id}") from None
-        raise
-    return _status_of(desc, await _name_of(desc))
-
-
-async def _name_of(execution: WorkflowExecution) -> str | None:
-    try:
-        name = await execution.memo_value(NAME_MEMO, None, type_hint=str)
-    except Exception:  # an undecodable memo (another key, another client) names nothing
-        return None
-    return name if isinstance(name, str) else None
-
-
-def _status_of(execution: WorkflowExecution, name: str | None = None) -> CampaignStatus:
-    attrs = execution.typed_search_attributes
-    state = CampaignState(attrs[sa.CAMPAIGN_STATE]) if attrs.get(sa.CAMPAIGN_STATE) else None
-    if execution.status is WorkflowExecutionStatus.CANCELED:
-        # Campaigns cancelled before CANCELLED existed carry FAILED; some never ran a task.
-        state = CampaignState.CANCELLED
-    return CampaignStatus(
-        workflow_id=execution.id,
-        run_id=execution.run_id,
-        execution_status=execution.status.name if execution.status else "UNKNOWN",
-        state=state,
-        failure_reason=attrs.get(sa.CAMPAIGN_FAILURE_REASON),
-        retry_count=attrs.get(sa.CAMPAIGN_RETRY_COUNT),
-        start_time=execution.start_time,
-        close_time=execution.close_time,
-        task_queue=execution.task_queue,
-        name=name,
-    )
+    return await describe_campaign(visibility(client), ref)
 
 
 async def campaign_payload(
@@ -522,8 +406,9 @@ async def list_campaigns(
     client: Client, query: str, *, limit: int | None = 100
 ) -> list[CampaignStatus]:
     """Campaigns matching a visibility query, newest first (needs no worker)."""
+    codec = client.data_converter.payload_codec
     return [
-        _status_of(execution, await _name_of(execution))
+        status_of(execution.raw_info, await memo_name(execution.raw_info, codec))
         async for execution in client.list_workflows(query, limit=limit)
     ]
 

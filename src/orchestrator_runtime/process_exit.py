@@ -33,9 +33,8 @@ def exit_code(exit: SystemExit) -> int:
 
 
 def _flush_tracing() -> None:
-    try:
-        from opentelemetry import trace
-    except ImportError:
+    trace = sys.modules.get("opentelemetry.trace")  # loaded only where tracing was set up
+    if trace is None:
         return
     shutdown = getattr(trace.get_tracer_provider(), "shutdown", None)
     if callable(shutdown):

@@ -24,6 +24,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import DEFAULT_TASK_QUEUE, ServiceName
+from orchestrator_runtime.config_errors import SettingsError as SettingsError
 
 DEFAULT_SERVICES_URL = "http://127.0.0.1:8700"
 _S = TypeVar("_S", bound="ClientSettings")
@@ -139,10 +140,6 @@ class Settings(ClientSettings):
     def service_token(self, service: ServiceName) -> SecretStr | None:
         token: SecretStr | None = getattr(self, f"{service.value}_token")
         return token
-
-
-class SettingsError(ValueError):
-    """The CAMPAIGN_* environment is invalid; one line naming each bad variable."""
 
 
 def load_client_settings() -> ClientSettings:

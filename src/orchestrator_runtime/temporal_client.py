@@ -1,15 +1,17 @@
-"""Connecting to Temporal: envconfig (env vars or a TOML profile) and the pydantic converter."""
+"""Connecting to Temporal: envconfig (env vars or a TOML profile) and the pydantic converter.
+
+`connect` gives a full client; `connect_visibility` only the service client that a status read
+needs (no `temporalio.client`, no settings unless there are any), for `campaign status`."""
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import (
     LogForwardingConfig,
@@ -18,10 +20,20 @@ from temporalio.runtime import (
     TelemetryConfig,
     TelemetryFilter,
 )
+from temporalio.service import ConnectConfig, ServiceClient
 
-from orchestrator_runtime.settings import ClientSettings, load_client_settings
+from orchestrator_runtime.campaign_lookup import Visibility
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+    from temporalio.converter import DataConverter, PayloadCodec
+
+    from orchestrator_runtime.settings import ClientSettings
 
 _SPEAKS_TLS = "protocol error: the server speaks TLS and this client does not (TEMPORAL_TLS=true)"
+_NOT_GRPC = (
+    "no gRPC answer: is this Temporal's frontend port (default 7233), not a web or HTTP port?"
+)
 
 
 class TemporalUnavailableError(RuntimeError):
@@ -70,6 +82,8 @@ def cli_runtime() -> Runtime:
 def data_converter(settings: ClientSettings) -> DataConverter:
     """The pydantic converter, with AES-GCM payload encryption when CAMPAIGN_ENCRYPTION_KEYS
     is set (worker, starter and demo must agree: they all connect through here)."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
     if settings.encryption_keys is None:
         return pydantic_data_converter
     from orchestrator_runtime.encryption import EncryptionCodec, encrypted_data_converter
@@ -80,6 +94,8 @@ def data_converter(settings: ClientSettings) -> DataConverter:
 
 def _converter_or_config_error(settings: ClientSettings) -> DataConverter:
     if settings.encryption_keys is None:
+        from temporalio.contrib.pydantic import pydantic_data_converter
+
         return pydantic_data_converter  # without loading the encryption module
     from orchestrator_runtime.encryption import EncryptionConfigError
 
@@ -87,6 +103,24 @@ def _converter_or_config_error(settings: ClientSettings) -> DataConverter:
         return data_converter(settings)
     except EncryptionConfigError as err:
         raise ConnectionConfigError(str(err)) from None
+
+
+def _codec_or_config_error(settings: ClientSettings) -> PayloadCodec | None:
+    if settings.encryption_keys is None:
+        return None
+    from orchestrator_runtime.encryption import EncryptionCodec, EncryptionConfigError
+
+    try:
+        return EncryptionCodec.from_spec(settings.encryption_keys)
+    except EncryptionConfigError as err:
+        raise ConnectionConfigError(str(err)) from None
+
+
+def _has_settings() -> bool:
+    """Whether any CAMPAIGN_* setting is there to read (the environment or ./.env)."""
+    return any(name.upper().startswith("CAMPAIGN_") for name in os.environ) or (
+        Path(".env").is_file()
+    )
 
 
 def _tracing_or_config_error(settings: ClientSettings) -> Any:
@@ -103,6 +137,10 @@ def _tracing_or_config_error(settings: ClientSettings) -> Any:
 async def connect(*, settings: ClientSettings | None = None, **overrides: Any) -> Client:
     """A client from envconfig (TEMPORAL_*) plus, from `settings` (default: the environment's
     CAMPAIGN_*), the data converter (encryption) and the tracing interceptor."""
+    from temporalio.client import Client
+
+    from orchestrator_runtime.settings import load_client_settings
+
     settings = settings or load_client_settings()
     config = connect_config(**overrides)
     config.setdefault("data_converter", _converter_or_config_error(settings))
@@ -112,13 +150,46 @@ async def connect(*, settings: ClientSettings | None = None, **overrides: Any) -
     try:
         return await Client.connect(**config)
     except RuntimeError as err:
-        why = _short(err)
-        if not config.get("tls") and await _speaks_tls(config["target_host"]):
-            why = _SPEAKS_TLS
-        raise TemporalUnavailableError(
-            f"cannot reach Temporal at {config['target_host']} (namespace {config['namespace']}): "
-            f"{why}"
-        ) from err
+        raise await _unavailable(err, config) from err
+
+
+async def connect_visibility(*, runtime: Runtime | None = None, **overrides: Any) -> Visibility:
+    """The service client alone, from the same envconfig, for reads of visibility: what
+    `campaign status` needs. The CAMPAIGN_* settings are read (and checked) only when there are
+    any, for the payload codec that an encrypted memo needs."""
+    config = connect_config(**overrides)
+    codec = None
+    if _has_settings():
+        from orchestrator_runtime.settings import load_client_settings
+
+        codec = _codec_or_config_error(load_client_settings())
+    try:
+        service = await ServiceClient.connect(
+            ConnectConfig(
+                target_host=config["target_host"],
+                api_key=config.get("api_key"),
+                tls=config.get("tls"),
+                rpc_metadata=config.get("rpc_metadata", {}),
+                runtime=runtime,
+            )
+        )
+    except RuntimeError as err:
+        raise await _unavailable(err, config) from err
+    return Visibility(
+        service=service.workflow_service,
+        namespace=config["namespace"],
+        target_host=config["target_host"],
+        codec=codec,
+    )
+
+
+async def _unavailable(err: RuntimeError, config: dict[str, Any]) -> TemporalUnavailableError:
+    why = _short(err)
+    if not config.get("tls") and await _speaks_tls(config["target_host"]):
+        why = _SPEAKS_TLS
+    return TemporalUnavailableError(
+        f"cannot reach Temporal at {config['target_host']} (namespace {config['namespace']}): {why}"
+    )
 
 
 async def _speaks_tls(target_host: str) -> bool:
@@ -173,7 +244,9 @@ def _short(err: Exception) -> str:
             "refused with HTTP 400 by a TLS proxy: no client certificate, or one it does not "
             "trust (TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH)",
         ),
-        ("FRAME_SIZE_ERROR", _SPEAKS_TLS),
+        # An HTTP/1 server (the Web UI, a service) or a TLS one (the probe then says which).
+        ("FRAME_SIZE_ERROR", _NOT_GRPC),
+        ("hyper::Error(", _NOT_GRPC),  # the HTTP/2 layer failed: broken pipe, closed, ...
     ):
         if needle in text:
             return short

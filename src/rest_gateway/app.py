@@ -39,15 +39,17 @@ from contracts import (
     StartRequest,
     workflow_id_for,
 )
-from orchestrator_runtime.campaign_ops import (
+from orchestrator_runtime.campaign_errors import (
     CampaignClosedError,
     CampaignConflictError,
     CampaignError,
     CampaignExistsError,
-    CampaignStatus,
     CommandRefused,
     NoWorkerError,
     UnknownCampaignError,
+)
+from orchestrator_runtime.campaign_lookup import CampaignStatus
+from orchestrator_runtime.campaign_ops import (
     campaign_payload,
     campaign_status,
     cancel_campaign,

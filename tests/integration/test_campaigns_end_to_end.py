@@ -31,12 +31,8 @@ from contracts import (
 )
 from devstack.stack import DevStack
 from orchestrator_runtime.binaries import temporal_cli
-from orchestrator_runtime.campaign_ops import (
-    CampaignError,
-    CommandRefused,
-    retry_campaign,
-    start_campaign,
-)
+from orchestrator_runtime.campaign_errors import CampaignError, CommandRefused
+from orchestrator_runtime.campaign_ops import retry_campaign, start_campaign
 from orchestrator_runtime.service_wiring import create_activities, create_http_client
 from orchestrator_runtime.worker_factory import build_worker, workflow_runner
 from tests.integration.conftest import Services, stack_settings

@@ -341,6 +341,33 @@ def test_worker_and_starter_run_a_campaign_through_tls_with_an_api_key(
     assert 'RespondActivityTaskCompleted HTTP/2.0" 200' in access
 
 
+def test_status_reads_through_tls_and_api_key_and_decrypts_the_name_only_with_the_key(
+    secure_run: SecureRun,
+) -> None:
+    """`campaign status` connects with the service client alone: the same envconfig (TLS, API
+    key) as every command, and the codec only for the memo."""
+    run = secure_run
+    env = _secure_env(run.proxy, run.services, run.receiver.url)
+    status = _cli(["status", run.published_id, "--json"], env)
+    assert status.code == 0, status.stderr
+    view = json.loads(status.stdout)
+    assert (view["state"], view["execution_status"], view["name"]) == (
+        "LEARN", "COMPLETED", CAMPAIGN_NAME,
+    )  # fmt: skip
+    without_key = {k: v for k, v in env.items() if k != "CAMPAIGN_ENCRYPTION_KEYS"}
+    status = _cli(["status", run.published_id, "--json"], without_key)
+    assert status.code == 0, status.stderr
+    assert (json.loads(status.stdout)["state"], json.loads(status.stdout)["name"]) == (
+        "LEARN", None,
+    )  # fmt: skip
+    bad_key = {**env, "CAMPAIGN_ENCRYPTION_KEYS": "k1:not-base64"}
+    status = _cli(["status", run.published_id], bad_key)
+    assert status.code == 2 and "CAMPAIGN_ENCRYPTION_KEYS" in status.stderr, status.stderr
+    assert KEYS.split(":")[-1] not in status.stderr
+    access = (run.proxy.directory / "access.log").read_text()
+    assert 'DescribeWorkflowExecution HTTP/2.0" 200' in access
+
+
 def test_history_holds_only_ciphertext(secure_run: SecureRun) -> None:
     for campaign_id, history in secure_run.histories.items():
         found = list(payloads_in(history))

@@ -28,7 +28,8 @@ from contracts import (
 )
 from devstack.stack import DevStack
 from orchestrator_runtime.binaries import temporal_cli
-from orchestrator_runtime.campaign_ops import CommandRefused, retry_campaign, start_campaign
+from orchestrator_runtime.campaign_errors import CommandRefused
+from orchestrator_runtime.campaign_ops import retry_campaign, start_campaign
 from tests.reliability.support import (
     Admin,
     WorkerProcess,

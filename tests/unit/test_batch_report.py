@@ -23,7 +23,8 @@ from orchestrator_runtime.campaign_batch import (
     Outcome,
     TemporalGoneError,
 )
-from orchestrator_runtime.campaign_ops import CampaignExistsError, CampaignStatus
+from orchestrator_runtime.campaign_errors import CampaignExistsError
+from orchestrator_runtime.campaign_lookup import CampaignStatus
 
 
 def test_the_outcome_table_puts_published_first_then_failures_by_count_then_what_existed():

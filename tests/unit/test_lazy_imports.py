@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,36 @@ def test_each_lazy_name_is_typed_and_resolves_to_its_module(package: str):
     assert set(lazy) <= set(module.__all__)
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         module.Nope  # noqa: B018
+
+
+def test_status_connects_with_the_service_client_alone():
+    """`campaign status` (the command run most) loads neither the SDK's client, nor the settings
+    when there are none, nor the contracts' models: checked after a connect that fails (nothing
+    listens on port 1), on the path a status read takes."""
+    heavy = [
+        "temporalio.client",
+        "pydantic_settings",
+        "contracts.workflow_io",
+        "orchestrator_runtime.campaign_ops",
+        "orchestrator_runtime.campaign_lookup",
+    ]
+    probe = (
+        "import os, sys, starter\n"
+        "def leave(code):\n"
+        f"    print(code, ','.join(str(m in sys.modules) for m in {heavy!r}))\n"
+        "    sys.stdout.flush(); os._exit(0)\n"
+        "starter.exit_without_finalizing = leave\n"
+        "sys.argv = ['campaign', 'status', 'campaign-9a9ce4be-0000-4000-8000-000000000001',\n"
+        "            '--address', '127.0.0.1:1']\n"
+        "starter.main()\n"
+    )
+    env = {
+        k: v for k, v in os.environ.items() if not k.upper().startswith(("CAMPAIGN_", "TEMPORAL_"))
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, env=env, check=True
+    )
+    code, flags = done.stdout.split()
+    assert code == "4", done.stderr  # Temporal unreachable
+    loaded = dict(zip(heavy, (flag == "True" for flag in flags.split(",")), strict=True))
+    assert loaded == {**dict.fromkeys(heavy, False), "orchestrator_runtime.campaign_lookup": True}

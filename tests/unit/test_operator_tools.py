@@ -36,8 +36,10 @@ from contracts import (
 )
 from orchestrator_runtime import campaign_ops
 from orchestrator_runtime.campaign_batch import parse_line
+from orchestrator_runtime.campaign_errors import CampaignError, CommandRefused, NoWorkerError
 from orchestrator_runtime.campaign_input import CampaignInputError
-from orchestrator_runtime.campaign_ops import CampaignError, CampaignStatus, visibility_query
+from orchestrator_runtime.campaign_lookup import CampaignStatus
+from orchestrator_runtime.campaign_ops import visibility_query
 from rest_gateway.app import CreateCampaignRequest
 from starter import app
 from workflows.current_details import current_details
@@ -253,7 +255,7 @@ async def test_retry_returns_the_workflows_answer_from_the_update() -> None:
 async def test_a_refusal_carries_the_workflows_code_and_reason() -> None:
     refusal = ApplicationError("campaign is LEARN, not FAILED: nothing to retry", type="NOT_FAILED")
     handle = _FakeHandle(WorkflowUpdateFailedError(refusal))
-    with pytest.raises(campaign_ops.CommandRefused) as refused:
+    with pytest.raises(CommandRefused) as refused:
         await campaign_ops.retry_campaign(_FakeClient(handle), str(CID), RetryRequest())  # type: ignore[arg-type]
     assert refused.value.refusal is Refusal.NOT_FAILED
     assert refused.value.reason == "campaign is LEARN, not FAILED: nothing to retry"
@@ -277,7 +279,7 @@ async def test_an_update_to_a_closed_campaign_is_refused_with_its_close_status(
     monkeypatch.setattr(campaign_ops, "campaign_status", closes_meanwhile)
     gone = RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b"")
     handle = _FakeHandle(gone)
-    with pytest.raises(campaign_ops.CommandRefused) as refused:
+    with pytest.raises(CommandRefused) as refused:
         await campaign_ops.send_start(_FakeClient(handle), str(CID), StartRequest())  # type: ignore[arg-type]
     assert handle.updates == [START_UPDATE]
     assert refused.value.refusal is Refusal.CAMPAIGN_ENDED
@@ -292,7 +294,7 @@ async def test_an_update_to_a_closed_campaign_is_not_sent(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(campaign_ops, "campaign_status", cancelled)
     handle = _FakeHandle(AssertionError("not sent"))
-    with pytest.raises(campaign_ops.CommandRefused) as refused:
+    with pytest.raises(CommandRefused) as refused:
         await campaign_ops.retry_campaign(_FakeClient(handle), str(CID), RetryRequest())  # type: ignore[arg-type]
     assert handle.updates == [] and refused.value.refusal is Refusal.CAMPAIGN_ENDED
     assert "(CANCELED, state CANCELLED): start it again" in str(refused.value)
@@ -307,7 +309,7 @@ async def test_no_worker_polling_is_said_at_once_with_the_queue_and_server(
 
     monkeypatch.setattr(campaign_ops, "worker_polling", none)
     handle = _FakeHandle(AssertionError("not sent"))
-    with pytest.raises(campaign_ops.NoWorkerError) as error:
+    with pytest.raises(NoWorkerError) as error:
         await campaign_ops.retry_campaign(_FakeClient(handle), str(CID), RetryRequest())  # type: ignore[arg-type]
     assert handle.updates == []
     assert str(error.value).startswith(
@@ -319,5 +321,5 @@ async def test_no_worker_polling_is_said_at_once_with_the_queue_and_server(
 @pytest.mark.usefixtures("running_with_a_worker")
 async def test_no_worker_answering_is_one_clear_error_not_a_hang() -> None:
     handle = _FakeHandle(WorkflowUpdateRPCTimeoutOrCancelledError())
-    with pytest.raises(campaign_ops.NoWorkerError, match="no worker answered the retry"):
+    with pytest.raises(NoWorkerError, match="no worker answered the retry"):
         await campaign_ops.retry_campaign(_FakeClient(handle), str(CID), RetryRequest())  # type: ignore[arg-type]

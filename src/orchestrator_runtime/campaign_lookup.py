@@ -1,0 +1,210 @@
+"""A campaign's status from Temporal visibility, with nothing more than the SDK's service client.
+
+`campaign status` is the command operators run most; it reads one DescribeWorkflowExecution and
+needs no worker, no data converter and (without CAMPAIGN_* settings) no settings, so it loads
+neither `temporalio.client` nor pydantic-settings. `campaign_ops.campaign_status` (the REST
+gateway, the other commands) goes through the same functions with a full client's service.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from temporalio.api.common.v1 import Payload
+from temporalio.api.common.v1 import WorkflowExecution as ProtoExecution
+from temporalio.api.enums.v1 import TaskQueueType, WorkflowExecutionStatus
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    DescribeTaskQueueRequest,
+    DescribeWorkflowExecutionRequest,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts import WORKFLOW_ID_PREFIX, CampaignState, workflow_id_for
+from orchestrator_runtime.campaign_errors import CampaignError, NoWorkerError, UnknownCampaignError
+from workflows import search_attributes as sa
+
+if TYPE_CHECKING:
+    from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+    from temporalio.converter import PayloadCodec
+    from temporalio.service import WorkflowService
+
+NAME_MEMO = "name"  # the brief's name, in the memo our clients set at start
+RPC_TIMEOUT = timedelta(seconds=10)
+# A live worker polls its task queue at least once a minute (a long poll lasts up to 60 s); a
+# poller the server has not heard from for longer than this has gone.
+POLLER_FRESH = timedelta(seconds=75)
+_STATUS_PREFIX = "WORKFLOW_EXECUTION_STATUS_"
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What a status read needs: the workflow service, the namespace, where they are (for
+    messages) and the payload codec, if any, that a memo written through it needs."""
+
+    service: WorkflowService
+    namespace: str
+    target_host: str
+    codec: PayloadCodec | None = None
+
+    @property
+    def where(self) -> str:
+        return where(self.target_host, self.namespace)
+
+
+def where(target_host: str, namespace: str) -> str:
+    """Which server and namespace were asked: every error message names them."""
+    return f"Temporal at {target_host}, namespace {namespace}"
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    workflow_id: str
+    run_id: str | None
+    execution_status: str  # RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT, ...
+    state: CampaignState | None
+    failure_reason: str | None
+    retry_count: int | None
+    start_time: datetime | None
+    close_time: datetime | None
+    task_queue: str | None = None
+    name: str | None = None  # the brief's name, from the memo our clients set at start
+
+    @property
+    def running(self) -> bool:
+        return self.execution_status == "RUNNING"
+
+    @property
+    def campaign_id(self) -> str:
+        return self.workflow_id.removeprefix(WORKFLOW_ID_PREFIX)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, for `--json` output and the REST API."""
+        return {
+            "campaign_id": self.campaign_id,
+            "workflow_id": self.workflow_id,
+            "run_id": self.run_id,
+            "execution_status": self.execution_status,
+            "state": self.state.value if self.state else None,
+            "failure_reason": self.failure_reason,
+            "retry_count": self.retry_count,
+            "start_time": self.start_time.isoformat() if self.start_time else None,
+            "close_time": self.close_time.isoformat() if self.close_time else None,
+            "task_queue": self.task_queue,
+            "name": self.name,
+        }
+
+
+def workflow_id_from_ref(ref: str) -> str:
+    """Accept a campaign id (UUID) or a workflow id (campaign-<uuid>)."""
+    ref = ref.strip()
+    raw = ref.removeprefix(WORKFLOW_ID_PREFIX)
+    try:
+        return workflow_id_for(UUID(raw))
+    except ValueError:
+        raise CampaignError(
+            f"'{ref}' is not a campaign id (a UUID) or a workflow id (campaign-<uuid>)"
+        ) from None
+
+
+async def describe_campaign(temporal: Visibility, ref: str) -> CampaignStatus:
+    """From visibility: works without a worker, for running and closed campaigns."""
+    workflow_id = workflow_id_from_ref(ref)
+    try:
+        described = await temporal.service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=temporal.namespace, execution=ProtoExecution(workflow_id=workflow_id)
+            ),
+            retry=True,
+            timeout=RPC_TIMEOUT,
+        )
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND and "amespace" not in err.message:
+            raise UnknownCampaignError(f"no campaign with workflow id {workflow_id}") from None
+        raise
+    info = described.workflow_execution_info
+    return status_of(info, await memo_name(info, temporal.codec))
+
+
+def status_of(info: WorkflowExecutionInfo, name: str | None = None) -> CampaignStatus:
+    """A campaign's status from its execution info (describe and list both carry one)."""
+    status = WorkflowExecutionStatus.Name(info.status).removeprefix(_STATUS_PREFIX)
+    state_value = _search_attribute(info, sa.CAMPAIGN_STATE.name)
+    state = CampaignState(state_value) if state_value else None
+    if status == "CANCELED":
+        # Campaigns cancelled before CANCELLED existed carry FAILED; some never ran a task.
+        state = CampaignState.CANCELLED
+    retry_count = _search_attribute(info, sa.CAMPAIGN_RETRY_COUNT.name)
+    return CampaignStatus(
+        workflow_id=info.execution.workflow_id,
+        run_id=info.execution.run_id or None,
+        execution_status="UNKNOWN" if status == "UNSPECIFIED" else status,
+        state=state,
+        failure_reason=_search_attribute(info, sa.CAMPAIGN_FAILURE_REASON.name) or None,
+        retry_count=int(retry_count) if retry_count is not None else None,
+        start_time=info.start_time.ToDatetime(UTC) if info.HasField("start_time") else None,
+        close_time=info.close_time.ToDatetime(UTC) if info.HasField("close_time") else None,
+        task_queue=info.task_queue or None,
+        name=name,
+    )
+
+
+def _search_attribute(info: WorkflowExecutionInfo, key: str) -> Any:
+    """A keyword or int search attribute's value: the server indexes them as plain JSON."""
+    payload = info.search_attributes.indexed_fields.get(key)
+    if payload is None or not payload.data:
+        return None
+    value = json.loads(payload.data)
+    if isinstance(value, list):  # how some servers return a single keyword
+        return value[0] if value else None
+    return value
+
+
+async def memo_name(info: WorkflowExecutionInfo, codec: PayloadCodec | None) -> str | None:
+    """The brief's name from the memo, or None: no memo, another client's memo, or one that
+    this client's codec cannot decode (an encrypted memo without the key)."""
+    payload = info.memo.fields.get(NAME_MEMO)
+    if payload is None:
+        return None
+    try:
+        if codec is not None and payload.metadata.get("encoding") != b"json/plain":
+            [payload] = await codec.decode([payload])
+        name = _plain_json(payload)
+    except Exception:  # an undecodable memo names nothing
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _plain_json(payload: Payload) -> Any:
+    if payload.metadata.get("encoding") != b"json/plain":
+        raise ValueError("not a plain JSON payload")
+    return json.loads(payload.data)
+
+
+async def worker_polling(temporal: Visibility, task_queue: str) -> bool:
+    """Whether a live worker polls the task queue for workflow tasks (by its pollers' last
+    access times: the server lists a stopped worker's poller for minutes)."""
+    described = await temporal.service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=temporal.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        ),
+        timeout=RPC_TIMEOUT,
+    )
+    now = datetime.now(UTC)
+    return any(
+        now - poller.last_access_time.ToDatetime(UTC) < POLLER_FRESH for poller in described.pollers
+    )
+
+
+def no_worker(where: str, task_queue: str, what: str) -> NoWorkerError:
+    """`what` says what cannot happen without one ("nobody can answer ...")."""
+    return NoWorkerError(
+        f"no worker is polling task queue '{task_queue}' ({where}): {what} "
+        "(start one with `campaign-worker`)"
+    )
