@@ -15,9 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.http_errors import RETRYABLE_4XX, retry_after
 from contracts.events import EVENT_ID_HEADER, SIGNATURE_HEADER, TransitionEvent
-
-WEBHOOK_UNAVAILABLE = "WEBHOOK_UNAVAILABLE"
-WEBHOOK_REJECTED = "WEBHOOK_REJECTED"
+from contracts.webhook_outbox import WEBHOOK_REJECTED, WEBHOOK_UNAVAILABLE
 
 
 def sign(body: bytes, secret: bytes) -> str:

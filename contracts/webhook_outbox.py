@@ -22,6 +22,10 @@ BACKLOG_QUERY = "backlog"
 # Notifiers per endpoint. The events of one campaign always go to the same one (in order);
 # changing this moves campaigns that are running to another notifier mid-way.
 NOTIFIER_SHARDS = 16
+# The `deliver_webhook` activity's error types: the endpoint is down (retried), or it refused
+# the event (4xx: not retried, the notifier drops it and logs why).
+WEBHOOK_UNAVAILABLE = "WEBHOOK_UNAVAILABLE"
+WEBHOOK_REJECTED = "WEBHOOK_REJECTED"
 
 
 def endpoint_key(task_queue: str, webhook_url: str) -> str:

@@ -68,7 +68,7 @@ with workflow.unsafe.imports_passed_through():
         StrategyRequest,
         workflow_id_for,
     )
-    from contracts.base import describe_errors
+    from contracts.base import Artifact, describe_errors
     from workflows import search_attributes as sa
     from workflows.current_details import current_details
     from workflows.observer import CampaignObserver
@@ -89,7 +89,7 @@ STABLE_PUBLISH_KEY = "stable-publish-key"
 GUARANTEES = "workflow-guarantees"
 LOOKUP_TIMEOUT = timedelta(seconds=10)
 LOGGED_REFUSALS = 5  # refused `retry` signals logged one by one per failure; then only counted
-ResultT = TypeVar("ResultT", bound=BaseModel)
+ResultT = TypeVar("ResultT", bound=Artifact)  # what a step returns
 
 
 class StepFailed(Exception):
@@ -627,7 +627,7 @@ class CampaignWorkflow:
             raise StepFailed(reason, state, message, resume_at=state, receipt=receipt) from err
         self._trace(
             "step_completed",
-            {"service": SERVICE_FOR_STATE[state].value, "artifact_id": str(result.artifact_id)},  # type: ignore[attr-defined]
+            {"service": SERVICE_FOR_STATE[state].value, "artifact_id": str(result.artifact_id)},
         )
         return result
 

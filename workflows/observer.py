@@ -30,10 +30,10 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities import CampaignActivities
-    from activities.webhook import WEBHOOK_REJECTED
     from activities.webhook_outbox import WebhookOutbox
     from contracts import CampaignPayload, TraceEntry
     from contracts.events import OUTBOX_ONLY_ACTIONS, TRANSITION_ACTIONS, TransitionEvent
+    from contracts.webhook_outbox import WEBHOOK_REJECTED
 
 INFO_ACTIONS = frozenset(
     {"campaign_failed", "retry_accepted", "retry_refused", "campaign_completed",

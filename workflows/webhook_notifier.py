@@ -32,12 +32,12 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities import CampaignActivities
-    from activities.webhook import WEBHOOK_REJECTED
     from contracts.events import TransitionEvent
     from contracts.webhook_outbox import (
         BACKLOG_QUERY,
         NOTIFIER_WORKFLOW_TYPE,
         TRANSITION_SIGNAL,
+        WEBHOOK_REJECTED,
         NotifierBacklog,
         NotifierInput,
     )

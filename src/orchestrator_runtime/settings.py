@@ -17,7 +17,6 @@ The Temporal connection is not here: it comes from Temporal's own envconfig
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal, TypeVar
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
@@ -27,7 +26,7 @@ from contracts import DEFAULT_TASK_QUEUE, ServiceName
 from orchestrator_runtime.config_errors import SettingsError as SettingsError
 
 DEFAULT_SERVICES_URL = "http://127.0.0.1:8700"
-_S = TypeVar("_S", bound="ClientSettings")
+_S = TypeVar("_S", bound=BaseSettings)
 
 
 class ClientSettings(BaseSettings):
@@ -145,16 +144,19 @@ class Settings(ClientSettings):
 def load_client_settings() -> ClientSettings:
     """The clients' settings from the environment (the worker-only ones are not read), or a
     SettingsError that names the variables."""
-    return _load(ClientSettings)
+    return load(ClientSettings)
 
 
 def load_settings() -> Settings:
     """The worker's settings (all of them) from the environment, or a SettingsError that names
     the variables."""
-    return _load(Settings)
+    return load(Settings)
 
 
-def _load(cls: type[_S]) -> _S:
+def load(cls: type[_S]) -> _S:
+    """Any settings class from the environment, or a SettingsError naming each bad variable
+    (by the class's prefix: CAMPAIGN_, CAMPAIGN_GATEWAY_, ...)."""
+    prefix = str(cls.model_config.get("env_prefix", "")).upper()
     try:
         return cls()
     except ValidationError as err:
@@ -162,10 +164,5 @@ def _load(cls: type[_S]) -> _S:
         for e in err.errors():
             var = "_".join(str(p) for p in e["loc"]).upper()
             message = e["msg"].removeprefix("Value error, ")
-            problems.append(f"CAMPAIGN_{var}: {message}" if var else message)
+            problems.append(f"{prefix}{var}: {message}" if var else message)
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()

@@ -13,14 +13,18 @@ from typing import NoReturn
 import uvicorn
 
 from orchestrator_runtime.process_exit import exit_without_finalizing
-from orchestrator_runtime.settings import SettingsError, load_client_settings
+from orchestrator_runtime.settings import SettingsError, load, load_client_settings
 from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect_config
 from rest_gateway.app import create_app
 from rest_gateway.settings import GatewaySettings
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = GatewaySettings()
+    try:
+        settings = load(GatewaySettings)
+    except SettingsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="python -m rest_gateway", description=__doc__)
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)

@@ -120,3 +120,17 @@ def test_a_shared_env_file_with_a_bad_worker_setting(tmp_path: Path) -> None:
     assert load_client_settings().task_queue == "from-file"
     with pytest.raises(SettingsError, match=r"^invalid settings: CAMPAIGN_LOG_LEVEL: "):
         load_settings()
+
+
+def test_the_gateway_names_a_bad_setting_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rest_gateway.__main__ import main
+
+    monkeypatch.setenv("CAMPAIGN_GATEWAY_PORT", "99999")
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: invalid settings: CAMPAIGN_GATEWAY_PORT: Input should be less than or equal to "
+        "65535\n"
+    )

@@ -14,14 +14,13 @@ from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 
 from activities.webhook import (
-    WEBHOOK_REJECTED,
-    WEBHOOK_UNAVAILABLE,
     WebhookNotifier,
     sign,
     verify_signature,
 )
 from contracts import CampaignState
 from contracts.events import EVENT_ID_HEADER, SIGNATURE_HEADER, TransitionEvent
+from contracts.webhook_outbox import WEBHOOK_REJECTED, WEBHOOK_UNAVAILABLE
 
 SECRET = "whsec-unit-" + uuid.uuid4().hex
 CAMPAIGN_ID = uuid.uuid4()

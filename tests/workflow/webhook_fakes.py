@@ -13,11 +13,12 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.webhook import WEBHOOK_REJECTED, WEBHOOK_UNAVAILABLE
 from activities.webhook_outbox import WebhookOutbox
 from contracts.events import TransitionEvent
 from contracts.webhook_outbox import (
     BACKLOG_QUERY,
+    WEBHOOK_REJECTED,
+    WEBHOOK_UNAVAILABLE,
     NotifierBacklog,
     endpoint_key,
     notifier_workflow_id,
