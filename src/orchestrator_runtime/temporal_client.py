@@ -224,6 +224,7 @@ def _short(err: Exception) -> str:
         ("ConnectionRefused", "connection refused"),
         ("dns error", "unknown host"),
         ("timed out", "timed out"),
+        ("Timeout expired", "timed out"),
         (
             "InvalidCertificate",
             "TLS certificate rejected: the server's certificate is not trusted "

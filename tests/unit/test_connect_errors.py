@@ -87,3 +87,16 @@ async def test_the_status_read_checks_settings_when_there_are_some(
     monkeypatch.setenv("CAMPAIGN_LOG_LEVEL", "verbose")
     with pytest.raises(TemporalUnavailableError, match="connection refused"):
         await connect_visibility(target_host="127.0.0.1:1")
+
+
+def test_a_server_that_never_answers_is_timed_out() -> None:
+    """The SDK's words when the frontend accepts and then never answers (seen with the dev
+    server stopped by SIGSTOP: after about 30 s)."""
+    from orchestrator_runtime.temporal_client import _short
+
+    seen = (
+        "Failed client connect: `get_system_info` call error after connection: Status { code: "
+        'Cancelled, message: "Timeout expired", source: Some(tonic::transport::Error(Transport, '
+        "TimeoutExpired(()))) }"
+    )
+    assert _short(RuntimeError(seen)) == "timed out"
