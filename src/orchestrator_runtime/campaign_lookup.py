@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from temporalio.api.common.v1 import Payload
 from temporalio.api.common.v1 import WorkflowExecution as ProtoExecution
 from temporalio.api.enums.v1 import TaskQueueType, WorkflowExecutionStatus
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -39,6 +38,7 @@ RPC_TIMEOUT = timedelta(seconds=10)
 # poller the server has not heard from for longer than this has gone.
 POLLER_FRESH = timedelta(seconds=75)
 _STATUS_PREFIX = "WORKFLOW_EXECUTION_STATUS_"
+_PLAIN_JSON = b"json/plain"
 
 
 @dataclass(frozen=True)
@@ -171,18 +171,12 @@ async def memo_name(info: WorkflowExecutionInfo, codec: PayloadCodec | None) -> 
     if payload is None:
         return None
     try:
-        if codec is not None and payload.metadata.get("encoding") != b"json/plain":
+        if codec is not None and payload.metadata.get("encoding") != _PLAIN_JSON:
             [payload] = await codec.decode([payload])
-        name = _plain_json(payload)
+        name = json.loads(payload.data) if payload.metadata.get("encoding") == _PLAIN_JSON else None
     except Exception:  # an undecodable memo names nothing
         return None
     return name if isinstance(name, str) else None
-
-
-def _plain_json(payload: Payload) -> Any:
-    if payload.metadata.get("encoding") != b"json/plain":
-        raise ValueError("not a plain JSON payload")
-    return json.loads(payload.data)
 
 
 async def worker_polling(temporal: Visibility, task_queue: str) -> bool:
