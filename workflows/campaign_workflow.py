@@ -192,8 +192,7 @@ class CampaignWorkflow:
                         self._trace(
                             "campaign_completed", {"retry_count": self._payload.retry_count}
                         )
-                        self._publish_search_attributes()
-                        await self._observer.drain()
+                        await self._settle()
                         return self._outcome()
                     except StepFailed as failed:
                         if failed.reason is FailureReason.ALREADY_PUBLISHED:
@@ -202,14 +201,12 @@ class CampaignWorkflow:
                 parked = False
                 if not await self._wait_for_retry():
                     self._ending = True
-                    self._publish_search_attributes()
-                    await self._observer.drain()
+                    await self._settle()
                     raise self._final_failure() from None
         except asyncio.CancelledError:
             self._enter_cancelled()
-            self._publish_search_attributes()
-            if self._guarded():
-                await self._observer.drain()  # the events so far, and campaign_cancelled
+            # The events so far, and campaign_cancelled (drained only by guarded runs).
+            await self._settle(drain=self._guarded())
             raise
 
     async def _walk_graph(self) -> None:
@@ -321,8 +318,7 @@ class CampaignWorkflow:
             "already_published",
             {"publication_id": receipt.publication_id if receipt else None, "message": message},
         )
-        self._publish_search_attributes()
-        await self._observer.drain()
+        await self._settle()
         raise ApplicationError(
             message,
             self._outcome(),
@@ -723,6 +719,12 @@ class CampaignWorkflow:
             written[sa.CAMPAIGN_FAILURE_REASON.name] = reason
         if updates:
             workflow.upsert_search_attributes(updates)
+
+    async def _settle(self, *, drain: bool = True) -> None:
+        """Before the run ends: the search attributes as they end, and the webhook events sent."""
+        self._publish_search_attributes()
+        if drain:
+            await self._observer.drain()
 
     def _outcome(self) -> CampaignOutcome:
         p = self._payload

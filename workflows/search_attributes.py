@@ -1,4 +1,6 @@
-"""Typed search attributes the workflow upserts on every transition (for the Web UI and `list`)."""
+"""Typed search attributes the workflow upserts on every transition (for the Web UI and `list`).
+
+The dev stack registers them on its server (devstack/dev_server.py, `search_attribute_flags`)."""
 
 from __future__ import annotations
 
@@ -13,12 +15,3 @@ ALL: tuple[SearchAttributeKey[str] | SearchAttributeKey[int], ...] = (
     CAMPAIGN_FAILURE_REASON,
     CAMPAIGN_RETRY_COUNT,
 )
-
-
-def dev_server_flags() -> list[str]:
-    """`--search-attribute NAME=Type` flags that register them on `temporal server start-dev`."""
-    types = {"KEYWORD": "Keyword", "INT": "Int"}
-    flags: list[str] = []
-    for key in ALL:
-        flags += ["--search-attribute", f"{key.name}={types[key.indexed_value_type.name]}"]
-    return flags

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator_runtime.binaries import temporal_cli
-from workflows.search_attributes import dev_server_flags
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 # The dev server's defaults cap throughput: the transfer queue polls at most 20 times a second,
 # SQLite fsyncs every commit, and every search-attribute read refreshes the cache from the
@@ -18,6 +18,15 @@ TUNED_FLAGS: tuple[str, ...] = (
     "--dynamic-config-value", "history.transferProcessorMaxPollRPS=2000",
     "--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=false",
 )  # fmt: skip
+
+
+def search_attribute_flags() -> list[str]:
+    """`--search-attribute NAME=Type` flags that register ours on `temporal server start-dev`."""
+    types = {"KEYWORD": "Keyword", "INT": "Int"}
+    flags: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        flags += ["--search-attribute", f"{key.name}={types[key.indexed_value_type.name]}"]
+    return flags
 
 
 def dev_server_command(
@@ -43,7 +52,7 @@ def dev_server_command(
     cmd += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
     if namespace != "default":
         cmd += ["--namespace", namespace]
-    cmd += dev_server_flags()
+    cmd += search_attribute_flags()
     if tuned:
         cmd += TUNED_FLAGS
     return cmd
@@ -51,4 +60,4 @@ def dev_server_command(
 
 def dev_server_extra_args(*, tuned: bool = True) -> list[str]:
     """The same flags for `WorkflowEnvironment.start_local(dev_server_extra_args=...)`."""
-    return [*dev_server_flags(), *(TUNED_FLAGS if tuned else ())]
+    return [*search_attribute_flags(), *(TUNED_FLAGS if tuned else ())]
