@@ -41,9 +41,9 @@ import typer
 from rich.console import Console
 
 from contracts import CampaignState, Channel, FailureReason
-from orchestrator_runtime.batch_window import DEFAULT_MAX_IN_FLIGHT
-from orchestrator_runtime.process_exit import exit_code, exit_without_finalizing
-from orchestrator_runtime.wording import counted
+from orchestrator_client.batch_window import DEFAULT_MAX_IN_FLIGHT
+from orchestrator_client.wording import counted
+from orchestrator_connection.process_exit import exit_code, exit_without_finalizing
 
 if TYPE_CHECKING:  # the rest loads in the commands that use it: `campaign --help` stays fast
     from temporalio.client import (
@@ -59,10 +59,10 @@ if TYPE_CHECKING:  # the rest loads in the commands that use it: `campaign --hel
         StartAccepted,
         TraceEntry,
     )
-    from orchestrator_runtime.campaign_batch import BatchReport, LineProblem
-    from orchestrator_runtime.campaign_lookup import CampaignStatus, Visibility
-    from orchestrator_runtime.campaign_ops import BulkRetryResult
-    from orchestrator_runtime.settings import ClientSettings
+    from orchestrator_client.campaign_batch import BatchReport, LineProblem
+    from orchestrator_client.campaign_lookup import CampaignStatus, Visibility
+    from orchestrator_client.campaign_ops import BulkRetryResult
+    from orchestrator_connection.settings import ClientSettings
 
 EXIT_FAILED, EXIT_INPUT, EXIT_CAMPAIGN, EXIT_UNREACHABLE, EXIT_NO_WORKER = 1, 2, 3, 4, 5
 EXIT_BUG = 70  # EX_SOFTWARE
@@ -127,8 +127,8 @@ def _fail(message: str, code: int) -> typer.Exit:
 def _run(work: Callable[[Client], Awaitable[T]], address: str | None, namespace: str | None) -> T:
     """Connect a client, run, and turn every expected error into one clear line and an exit
     code; every line after the connection names the server and namespace it asked."""
-    from orchestrator_runtime.campaign_ops import target
-    from orchestrator_runtime.temporal_client import cli_runtime, connect
+    from orchestrator_client.campaign_ops import target
+    from orchestrator_connection.temporal_client import cli_runtime, connect
 
     async def connected() -> tuple[Client, str]:
         client = await connect(target_host=address, namespace=namespace, runtime=cli_runtime())
@@ -141,7 +141,8 @@ def _run_light(
     work: Callable[[Visibility], Awaitable[T]], address: str | None, namespace: str | None
 ) -> T:
     """`_run` with the service client alone (a status read: no `temporalio.client` to load)."""
-    from orchestrator_runtime.temporal_client import cli_runtime, connect_visibility
+    from orchestrator_client.campaign_lookup import connect_visibility
+    from orchestrator_connection.temporal_client import cli_runtime
 
     async def connected() -> tuple[Visibility, str]:
         temporal = await connect_visibility(
@@ -157,14 +158,14 @@ def _run_on(
 ) -> T:
     from temporalio.service import RPCError
 
-    from orchestrator_runtime.campaign_errors import (
+    from orchestrator_client.campaign_errors import (
         CampaignConflictError,
         CampaignError,
         NoWorkerError,
         UnknownCampaignError,
     )
-    from orchestrator_runtime.config_errors import SettingsError
-    from orchestrator_runtime.temporal_client import (
+    from orchestrator_connection.config_errors import SettingsError
+    from orchestrator_connection.temporal_client import (
         ConnectionConfigError,
         TemporalUnavailableError,
     )
@@ -212,7 +213,7 @@ def rpc_failure(err: RPCError) -> tuple[str, int]:
 
 
 def _settings() -> ClientSettings:
-    from orchestrator_runtime.settings import SettingsError, load_client_settings
+    from orchestrator_connection.settings import SettingsError, load_client_settings
 
     try:
         return load_client_settings()
@@ -221,8 +222,8 @@ def _settings() -> ClientSettings:
 
 
 def _check_ref(campaign: str) -> str:
-    from orchestrator_runtime.campaign_errors import CampaignError
-    from orchestrator_runtime.campaign_lookup import workflow_id_from_ref
+    from orchestrator_client.campaign_errors import CampaignError
+    from orchestrator_client.campaign_lookup import workflow_id_from_ref
 
     try:
         return workflow_id_from_ref(campaign)
@@ -244,12 +245,12 @@ async def _follow(
     `since_last`, begin at the last entry with that action (after a retry: what followed it).
     With no worker polling, say so at once and keep waiting for one, up to `patience` seconds."""
     from contracts import CampaignOutcome
-    from orchestrator_runtime.campaign_errors import (
+    from orchestrator_client.campaign_errors import (
         CampaignError,
         CampaignWedgedError,
         NoWorkerError,
     )
-    from orchestrator_runtime.campaign_ops import campaign_status, no_worker, worker_polling
+    from orchestrator_client.campaign_ops import campaign_status, no_worker, worker_polling
 
     handle = client.get_workflow_handle(workflow_id, result_type=CampaignOutcome)
     loop = asyncio.get_running_loop()
@@ -307,8 +308,8 @@ async def _answer(client: Client, handle: WorkflowHandle[Any, Any], queue: str) 
     from temporalio.service import RPCError
 
     from contracts import PAYLOAD_QUERY, CampaignPayload
-    from orchestrator_runtime.campaign_errors import CampaignWedgedError
-    from orchestrator_runtime.campaign_ops import no_answer, no_worker, wedged_reason
+    from orchestrator_client.campaign_errors import CampaignWedgedError
+    from orchestrator_client.campaign_ops import no_answer, no_worker, wedged_reason
 
     try:
         payload: CampaignPayload = await handle.query(
@@ -402,12 +403,12 @@ def start(
     It prints the workflow's answer, or, with exit code 3, why it refused (ALREADY_STARTED,
     CANCELLED, CAMPAIGN_ENDED).
     """
-    from orchestrator_runtime.campaign_input import (
+    from orchestrator_client.campaign_input import (
         CampaignInputError,
         campaign_input_from_dict,
         campaign_input_from_file,
     )
-    from orchestrator_runtime.campaign_ops import start_campaign
+    from orchestrator_client.campaign_ops import start_campaign
 
     if campaign is not None:
         given = [file, name, objective, audience, channel, locale, budget, keyword, campaign_id,
@@ -471,8 +472,8 @@ def _start_existing(
     namespace: str | None,
 ) -> None:
     from contracts import StartRequest
-    from orchestrator_runtime.campaign_lookup import workflow_id_from_ref
-    from orchestrator_runtime.campaign_ops import send_start
+    from orchestrator_client.campaign_lookup import workflow_id_from_ref
+    from orchestrator_client.campaign_ops import send_start
 
     _check_ref(campaign)
     request = StartRequest()
@@ -556,7 +557,7 @@ def status(
       campaign status campaign-3f2a...e9   by workflow id
       campaign status <id> --json | jq -r .state
     """
-    from orchestrator_runtime.campaign_lookup import describe_campaign, worker_polling
+    from orchestrator_client.campaign_lookup import describe_campaign, worker_polling
 
     _check_ref(campaign)
 
@@ -646,8 +647,8 @@ def retry(
     batch operations (or with --one-by-one) it sends each the update instead, and says so.
     """
     from contracts import RetryRequest
-    from orchestrator_runtime.campaign_lookup import workflow_id_from_ref
-    from orchestrator_runtime.campaign_ops import retry_all_failed, retry_campaign
+    from orchestrator_client.campaign_lookup import workflow_id_from_ref
+    from orchestrator_client.campaign_ops import retry_all_failed, retry_campaign
 
     request = RetryRequest(requested_by=requested_by, reason=reason)
     if all_failed == (campaign is not None):
@@ -746,7 +747,7 @@ def log(
       campaign log <id>                    when, which step, what happened, and why it failed
       campaign log <id> --json             every entry with all its details
     """
-    from orchestrator_runtime.campaign_ops import campaign_payload
+    from orchestrator_client.campaign_ops import campaign_payload
 
     _check_ref(campaign)
     payload = _run(lambda client: campaign_payload(client, campaign), address, namespace)
@@ -831,7 +832,7 @@ def list_campaigns_command(
     The visibility query is printed on stderr: paste it into the Web UI's workflow list filter
     or `temporal workflow list --query` to see the same campaigns there. Needs no worker.
     """
-    from orchestrator_runtime.campaign_ops import list_campaigns
+    from orchestrator_client.campaign_ops import list_campaigns
 
     query = _visibility_query_or_exit(state, status, failure_reason, task_queue)
     found = _run(lambda client: list_campaigns(client, query, limit=limit), address, namespace)
@@ -859,8 +860,8 @@ def _visibility_query_or_exit(
     failure_reason: list[FailureReason] | None,
     task_queue: str | None,
 ) -> str:
-    from orchestrator_runtime.campaign_errors import CampaignError
-    from orchestrator_runtime.campaign_ops import visibility_query
+    from orchestrator_client.campaign_errors import CampaignError
+    from orchestrator_client.campaign_ops import visibility_query
 
     try:
         return visibility_query(
@@ -891,8 +892,8 @@ def cancel(
     The campaign stops at once; an HTTP call already in flight may still complete at its
     service. A published campaign cannot be cancelled: it has ended.
     """
-    from orchestrator_runtime.campaign_errors import CampaignError
-    from orchestrator_runtime.campaign_ops import campaign_status, cancel_campaign
+    from orchestrator_client.campaign_errors import CampaignError
+    from orchestrator_client.campaign_ops import campaign_status, cancel_campaign
 
     _check_ref(campaign)
 
@@ -978,7 +979,7 @@ def batch(
     else 1 if any campaign (started or existing) failed, was cancelled or did not settle in
     time, 4 if Temporal stopped answering, else 0 (also for --no-wait when every line started).
     """
-    from orchestrator_runtime.campaign_batch import Batch
+    from orchestrator_client.campaign_batch import Batch
 
     try:
         raw_lines = list(enumerate(file.read_bytes().splitlines(), start=1))
@@ -1083,7 +1084,7 @@ def _print_batch(report: BatchReport, file: Path, elapsed: float, as_json: bool)
 
 
 def main() -> NoReturn:
-    """The console script and `python -m starter` (see orchestrator_runtime.process_exit)."""
+    """The console script and `python -m starter` (see orchestrator_connection.process_exit)."""
     try:
         app()
         code = 0

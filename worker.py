@@ -27,17 +27,18 @@ import structlog
 
 from activities.http_errors import redacted
 from contracts import ServiceName
-from orchestrator_runtime.log_setup import configure_logging
-from orchestrator_runtime.observability import ObservabilityConfigError, create_runtime
-from orchestrator_runtime.process_exit import exit_without_finalizing
-from orchestrator_runtime.service_wiring import create_activities, create_http_client
-from orchestrator_runtime.settings import Settings, SettingsError, load_settings
-from orchestrator_runtime.temporal_client import (
+from orchestrator_connection.process_exit import exit_without_finalizing
+from orchestrator_connection.settings import Settings, SettingsError, load_settings
+from orchestrator_connection.temporal_client import (
     ConnectionConfigError,
     TemporalUnavailableError,
     connect,
 )
-from orchestrator_runtime.worker_factory import build_worker
+from orchestrator_connection.tracing import ObservabilityConfigError
+from orchestrator_worker.log_setup import configure_logging
+from orchestrator_worker.observability import create_runtime
+from orchestrator_worker.service_wiring import create_activities, create_http_client
+from orchestrator_worker.worker_factory import build_worker
 
 log = structlog.get_logger("worker")
 
@@ -106,7 +107,7 @@ def _fail(err: Exception, code: int) -> int:
 
 
 def entry_point() -> NoReturn:
-    """The console script and `python -m worker` (see orchestrator_runtime.process_exit)."""
+    """The console script and `python -m worker` (see orchestrator_connection.process_exit)."""
     exit_without_finalizing(main())
 
 

@@ -27,7 +27,7 @@ from bench.report import parked_text, plot, ratios, table, targets, targets_text
 from bench.runner import ALL_KINDS, KINDS, median_result, run_all, say
 from bench.stack import BenchStack, exit_on_sigterm, filesystem_of
 from devstack.dev_server import TUNED_FLAGS
-from orchestrator_runtime.process_exit import exit_without_finalizing
+from orchestrator_connection.process_exit import exit_without_finalizing
 
 DEFAULT_SWEEP = (1, 10, 25, 50, 100, 250, 500)
 

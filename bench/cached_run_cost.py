@@ -28,11 +28,11 @@ from bench.procmon import cpu_seconds, rss_bytes
 from bench.runner import brief, say
 from bench.stack import BenchStack, exit_on_sigterm
 from contracts import WORKFLOW_TYPE, CampaignInput, workflow_id_for
-from orchestrator_runtime.process_exit import exit_without_finalizing
-from orchestrator_runtime.service_wiring import create_activities
-from orchestrator_runtime.settings import Settings
-from orchestrator_runtime.temporal_client import connect
-from orchestrator_runtime.worker_factory import build_worker, workflow_runner
+from orchestrator_connection.process_exit import exit_without_finalizing
+from orchestrator_connection.settings import Settings
+from orchestrator_connection.temporal_client import connect
+from orchestrator_worker.service_wiring import create_activities
+from orchestrator_worker.worker_factory import build_worker, workflow_runner
 
 RUNNERS = {
     "sandbox": "the sandbox, shared code (the default)",
@@ -129,4 +129,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    exit_without_finalizing(main())  # see orchestrator_runtime.process_exit
+    exit_without_finalizing(main())  # see orchestrator_connection.process_exit

@@ -26,9 +26,9 @@ from pathlib import Path
 from bench.runner import brief, say
 from bench.stack import BenchStack, exit_on_sigterm
 from contracts import WORKFLOW_TYPE, CampaignInput, workflow_id_for
-from orchestrator_runtime.binaries import temporal_cli
-from orchestrator_runtime.process_exit import exit_without_finalizing
-from orchestrator_runtime.temporal_client import connect
+from devstack.binaries import temporal_cli
+from orchestrator_connection.process_exit import exit_without_finalizing
+from orchestrator_connection.temporal_client import connect
 
 CAMPAIGN = str(Path(sys.executable).with_name("campaign"))
 

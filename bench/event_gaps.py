@@ -24,8 +24,8 @@ from temporalio.api.enums.v1 import EventType
 
 from bench.runner import WORKFLOW_KINDS, say
 from bench.stack import BenchStack, exit_on_sigterm
-from orchestrator_runtime.process_exit import exit_without_finalizing
-from orchestrator_runtime.temporal_client import connect
+from orchestrator_connection.process_exit import exit_without_finalizing
+from orchestrator_connection.temporal_client import connect
 
 
 async def measure(kind: str, runs: int, warmup: int) -> None:
@@ -74,4 +74,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    exit_without_finalizing(main())  # see orchestrator_runtime.process_exit
+    exit_without_finalizing(main())  # see orchestrator_connection.process_exit

@@ -31,10 +31,10 @@ from contracts import (
     ServiceName,
     workflow_id_for,
 )
-from orchestrator_runtime.campaign_ops import start_campaign
-from orchestrator_runtime.service_wiring import create_http_client
-from orchestrator_runtime.settings import Settings
-from orchestrator_runtime.temporal_client import connect
+from orchestrator_client.campaign_ops import start_campaign
+from orchestrator_connection.settings import Settings
+from orchestrator_connection.temporal_client import connect
+from orchestrator_worker.service_wiring import create_http_client
 
 KINDS = ("campaign", "floor", "asyncio")  # what runs by default
 # Every kind, in table order; campaign-quiet (bench/variants.py) and bare (bench/bare.py) are

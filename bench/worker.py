@@ -2,7 +2,7 @@
 
     python -m bench.worker --task-queue Q [--option KEY=JSON ...]
 
-Built by `orchestrator_runtime.worker_factory.build_worker`, exactly like `worker.py`, plus the
+Built by `orchestrator_worker.worker_factory.build_worker`, exactly like `worker.py`, plus the
 floor and the diagnostic workflows. Connection and services come from the environment
 (TEMPORAL_ADDRESS, CAMPAIGN_*_URL), as for the real worker. Logs `bench_worker_ready` once it polls.
 """
@@ -20,12 +20,12 @@ import structlog
 from bench.bare import BareWorkflow, bare_step
 from bench.floor import FloorWorkflow
 from bench.variants import QuietCampaignWorkflow
-from orchestrator_runtime.log_setup import configure_logging
-from orchestrator_runtime.process_exit import exit_without_finalizing
-from orchestrator_runtime.service_wiring import create_activities, create_http_client
-from orchestrator_runtime.settings import Settings
-from orchestrator_runtime.temporal_client import connect
-from orchestrator_runtime.worker_factory import build_worker
+from orchestrator_connection.process_exit import exit_without_finalizing
+from orchestrator_connection.settings import Settings
+from orchestrator_connection.temporal_client import connect
+from orchestrator_worker.log_setup import configure_logging
+from orchestrator_worker.service_wiring import create_activities, create_http_client
+from orchestrator_worker.worker_factory import build_worker
 from workflows import CampaignWorkflow
 
 log = structlog.get_logger("bench.worker")
@@ -80,4 +80,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    exit_without_finalizing(main())  # see orchestrator_runtime.process_exit
+    exit_without_finalizing(main())  # see orchestrator_connection.process_exit

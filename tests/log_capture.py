@@ -12,7 +12,7 @@ from typing import Literal
 import structlog
 from temporalio import activity, workflow
 
-from orchestrator_runtime.log_setup import configure_logging
+from orchestrator_worker.log_setup import configure_logging
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import sys
 from devstack.demo import main_async
 from devstack.processes import ProcessFailedError
 from devstack.stack import DevStack
-from orchestrator_runtime.process_exit import exit_without_finalizing
+from orchestrator_connection.process_exit import exit_without_finalizing
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ themselves, Temporal's envconfig variables, the dev stack's and the compose file
     python -m devstack.config_doc --check    # exit 1 if either is out of date
 
 A field without a `description=` gets its meaning from NOTES below, and a client setting
-(orchestrator_runtime.settings.ClientSettings) the programs that read it from CLIENT_READERS
+(orchestrator_connection.settings.ClientSettings) the programs that read it from CLIENT_READERS
 (tests/unit/test_config_doc.py fails when a setting is missing from the document).
 """
 
@@ -71,7 +71,7 @@ NOTES: dict[str, str] = {
     "REFSVC_LOG_FORMAT": "`json` or `console`.",
 }
 
-# Which programs read each client setting (orchestrator_runtime.settings.ClientSettings); the
+# Which programs read each client setting (orchestrator_connection.settings.ClientSettings); the
 # worker-only ones (Settings) are read by the worker alone. Every client setting needs an entry.
 CLIENT_READERS: dict[str, str] = {
     "CAMPAIGN_TASK_QUEUE": "worker, CLI, gateway",
@@ -204,8 +204,8 @@ def _readers(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str, str]
 
 
 def render() -> str:
-    from orchestrator_runtime.codec_server import CodecServerSettings
-    from orchestrator_runtime.settings import ClientSettings, Settings
+    from orchestrator_connection.codec_server import CodecServerSettings
+    from orchestrator_connection.settings import ClientSettings, Settings
     from reference_services.faults import FaultConfig
     from reference_services.settings import ReferenceSettings
     from rest_gateway.settings import GatewaySettings
@@ -250,7 +250,7 @@ def render() -> str:
         "",
         table(header, _code(list(CLI_ENV))),
         "",
-        "## Codec server (`python -m orchestrator_runtime.codec_server`)",
+        "## Codec server (`python -m orchestrator_connection.codec_server`)",
         "",
         table(header, _code(settings_rows(CodecServerSettings))),
         "",

@@ -25,9 +25,9 @@ from contracts import (
     RetryRequest,
 )
 from devstack.stack import DevStack
-from orchestrator_runtime.campaign_ops import campaign_payload, retry_campaign, start_campaign
-from orchestrator_runtime.temporal_client import connect
-from orchestrator_runtime.wording import counted
+from orchestrator_client.campaign_ops import campaign_payload, retry_campaign, start_campaign
+from orchestrator_client.wording import counted
+from orchestrator_connection.temporal_client import connect
 
 STEP_TIMEOUT = 120.0
 

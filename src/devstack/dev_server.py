@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator_runtime.binaries import temporal_cli
+from devstack.binaries import temporal_cli
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 # The dev server's defaults cap throughput: the transfer queue polls at most 20 times a second,

@@ -12,9 +12,9 @@ from typing import NoReturn
 
 import uvicorn
 
-from orchestrator_runtime.process_exit import exit_without_finalizing
-from orchestrator_runtime.settings import SettingsError, load, load_client_settings
-from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect_config
+from orchestrator_connection.process_exit import exit_without_finalizing
+from orchestrator_connection.settings import SettingsError, load, load_client_settings
+from orchestrator_connection.temporal_client import TemporalUnavailableError, connect_config
 from rest_gateway.app import create_app
 from rest_gateway.settings import GatewaySettings
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry_point() -> NoReturn:
-    """The console script (see orchestrator_runtime.process_exit)."""
+    """The console script (see orchestrator_connection.process_exit)."""
     exit_without_finalizing(main())
 
 

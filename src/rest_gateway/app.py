@@ -1,6 +1,6 @@
 """The REST gateway: the original design's HTTP API as a thin layer over Temporal.
 
-Every endpoint is one call of orchestrator_runtime.campaign_ops, the same functions the `campaign`
+Every endpoint is one call of orchestrator_client.campaign_ops, the same functions the `campaign`
 CLI uses. Errors are HTTP statuses with a body that says why:
 
     404 unknown campaign         409 its state refuses the request    422 invalid input
@@ -39,7 +39,7 @@ from contracts import (
     StartRequest,
     workflow_id_for,
 )
-from orchestrator_runtime.campaign_errors import (
+from orchestrator_client.campaign_errors import (
     CampaignClosedError,
     CampaignConflictError,
     CampaignError,
@@ -48,8 +48,8 @@ from orchestrator_runtime.campaign_errors import (
     NoWorkerError,
     UnknownCampaignError,
 )
-from orchestrator_runtime.campaign_lookup import CampaignStatus
-from orchestrator_runtime.campaign_ops import (
+from orchestrator_client.campaign_lookup import CampaignStatus
+from orchestrator_client.campaign_ops import (
     campaign_payload,
     campaign_status,
     cancel_campaign,
@@ -60,8 +60,8 @@ from orchestrator_runtime.campaign_ops import (
     target,
     visibility_query,
 )
-from orchestrator_runtime.settings import load_client_settings
-from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect
+from orchestrator_connection.settings import load_client_settings
+from orchestrator_connection.temporal_client import TemporalUnavailableError, connect
 from rest_gateway.settings import GatewaySettings
 
 API = "/api/v1/campaigns"

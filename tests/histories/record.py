@@ -49,9 +49,9 @@ from contracts import (  # noqa: E402
 )
 from devstack.processes import free_port  # noqa: E402
 from devstack.stack import DevStack, StackConfig  # noqa: E402
-from orchestrator_runtime.campaign_ops import retry_campaign, start_campaign  # noqa: E402
-from orchestrator_runtime.process_exit import exit_without_finalizing  # noqa: E402
-from orchestrator_runtime.temporal_client import connect  # noqa: E402
+from orchestrator_client.campaign_ops import retry_campaign, start_campaign  # noqa: E402
+from orchestrator_connection.process_exit import exit_without_finalizing  # noqa: E402
+from orchestrator_connection.temporal_client import connect  # noqa: E402
 from tests.reliability.support import (  # noqa: E402
     Admin,
     WorkerProcess,
@@ -267,4 +267,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    exit_without_finalizing(main())  # see orchestrator_runtime.process_exit
+    exit_without_finalizing(main())  # see orchestrator_connection.process_exit

@@ -21,10 +21,10 @@ from temporalio.worker import Worker
 from contracts import ServiceName
 from devstack.processes import free_port
 from devstack.stack import DevStack, StackConfig
-from orchestrator_runtime.service_wiring import create_activities, create_http_client
-from orchestrator_runtime.settings import Settings
-from orchestrator_runtime.temporal_client import connect
-from orchestrator_runtime.worker_factory import build_worker
+from orchestrator_connection.settings import Settings
+from orchestrator_connection.temporal_client import connect
+from orchestrator_worker.service_wiring import create_activities, create_http_client
+from orchestrator_worker.worker_factory import build_worker
 
 pytestmark = pytest.mark.integration
 

@@ -29,12 +29,12 @@ from contracts import (
     ServiceName,
     StepRetrySettings,
 )
+from devstack.binaries import temporal_cli
 from devstack.stack import DevStack
-from orchestrator_runtime.binaries import temporal_cli
-from orchestrator_runtime.campaign_errors import CampaignError, CommandRefused
-from orchestrator_runtime.campaign_ops import retry_campaign, start_campaign
-from orchestrator_runtime.service_wiring import create_activities, create_http_client
-from orchestrator_runtime.worker_factory import build_worker, workflow_runner
+from orchestrator_client.campaign_errors import CampaignError, CommandRefused
+from orchestrator_client.campaign_ops import retry_campaign, start_campaign
+from orchestrator_worker.service_wiring import create_activities, create_http_client
+from orchestrator_worker.worker_factory import build_worker, workflow_runner
 from tests.integration.conftest import Services, stack_settings
 from workflows import CampaignWorkflow
 

@@ -16,8 +16,8 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
+from devstack.binaries import temporal_cli
 from devstack.stack import DevStack
-from orchestrator_runtime.binaries import temporal_cli
 from workflows import search_attributes
 
 pytestmark = pytest.mark.integration

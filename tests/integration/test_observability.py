@@ -42,12 +42,12 @@ from contracts.webhook_outbox import (
 from devstack.demo import demo_briefs
 from devstack.processes import free_port
 from devstack.stack import DevStack
-from orchestrator_runtime.campaign_ops import campaign_payload, retry_campaign, start_campaign
-from orchestrator_runtime.observability import create_runtime
-from orchestrator_runtime.service_wiring import create_activities, create_http_client
-from orchestrator_runtime.settings import Settings
-from orchestrator_runtime.temporal_client import connect
-from orchestrator_runtime.worker_factory import build_worker
+from orchestrator_client.campaign_ops import campaign_payload, retry_campaign, start_campaign
+from orchestrator_connection.settings import Settings
+from orchestrator_connection.temporal_client import connect
+from orchestrator_worker.observability import create_runtime
+from orchestrator_worker.service_wiring import create_activities, create_http_client
+from orchestrator_worker.worker_factory import build_worker
 from tests.log_capture import worker_logging
 
 from .conftest import Services, stack_settings

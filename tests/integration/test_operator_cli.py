@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 
 from contracts import CampaignInput, CampaignState
 from devstack.stack import DevStack
-from orchestrator_runtime.campaign_ops import start_campaign
+from orchestrator_client.campaign_ops import start_campaign
 from tests.integration.conftest import Services
 from tests.integration.test_campaigns_end_to_end import (
     FAST_RETRIES,

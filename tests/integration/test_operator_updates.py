@@ -25,8 +25,8 @@ from contracts import (
     ServiceName,
 )
 from devstack.stack import DevStack
-from orchestrator_runtime.campaign_errors import CommandRefused
-from orchestrator_runtime.campaign_ops import retry_campaign, start_campaign
+from orchestrator_client.campaign_errors import CommandRefused
+from orchestrator_client.campaign_ops import retry_campaign, start_campaign
 from tests.integration.conftest import Services
 from tests.integration.test_campaigns_end_to_end import (
     FAST_RETRIES,

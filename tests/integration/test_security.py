@@ -48,12 +48,12 @@ from contracts import (
 )
 from devstack.processes import ManagedProcess, free_port, port_open
 from devstack.stack import DevStack
-from orchestrator_runtime.campaign_ops import start_campaign
-from orchestrator_runtime.encryption import ENCODING, KEY_ID_METADATA, EncryptionCodec, new_key
-from orchestrator_runtime.service_wiring import create_activities, create_http_client
-from orchestrator_runtime.settings import Settings
-from orchestrator_runtime.temporal_client import TemporalUnavailableError, connect
-from orchestrator_runtime.worker_factory import build_worker
+from orchestrator_client.campaign_ops import start_campaign
+from orchestrator_connection.encryption import ENCODING, KEY_ID_METADATA, EncryptionCodec, new_key
+from orchestrator_connection.settings import Settings
+from orchestrator_connection.temporal_client import TemporalUnavailableError, connect
+from orchestrator_worker.service_wiring import create_activities, create_http_client
+from orchestrator_worker.worker_factory import build_worker
 
 from .conftest import stack_settings
 from .tls_proxy import NGINX_MISSING, TlsProxy, find_nginx, make_pki
@@ -207,7 +207,7 @@ async def secure_run(
                 lambda: b"worker_started" in worker.log_file.read_bytes(), 60, "worker_started"
             )
             codec.start(
-                [sys.executable, "-m", "orchestrator_runtime.codec_server"],
+                [sys.executable, "-m", "orchestrator_connection.codec_server"],
                 env={
                     "CAMPAIGN_ENCRYPTION_KEYS": KEYS,
                     "CAMPAIGN_CODEC_PORT": str(codec_port),

@@ -21,10 +21,10 @@ from contracts import CampaignState
 from devstack.browser import INSTALL_HINT, HeadlessChromium, find_chromium
 from devstack.processes import free_port
 from devstack.stack import DevStack, StackConfig
-from orchestrator_runtime.campaign_ops import start_campaign
-from orchestrator_runtime.service_wiring import create_activities, create_http_client
-from orchestrator_runtime.temporal_client import connect
-from orchestrator_runtime.worker_factory import build_worker
+from orchestrator_client.campaign_ops import start_campaign
+from orchestrator_connection.temporal_client import connect
+from orchestrator_worker.service_wiring import create_activities, create_http_client
+from orchestrator_worker.worker_factory import build_worker
 from tests.integration.conftest import Services, stack_settings
 from tests.integration.test_campaigns_end_to_end import RESULT_TIMEOUT, campaign, wait_for_state
 

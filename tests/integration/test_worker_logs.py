@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from contracts import ServiceName
 from devstack.stack import DevStack
-from orchestrator_runtime.observability import CORE_LOGGER
+from orchestrator_worker.observability import CORE_LOGGER
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from devstack.processes import free_port
 from devstack.stack import DevStack, StackConfig
-from orchestrator_runtime.temporal_client import connect
+from orchestrator_connection.temporal_client import connect
 from tests.reliability.support import FIGURES, SCALE, Admin, WorkerProcess, new_queue
 
 

@@ -41,7 +41,7 @@ from contracts import (
 )
 from devstack.processes import ManagedProcess, ProcessFailedError
 from devstack.stack import DevStack
-from orchestrator_runtime.campaign_ops import start_campaign
+from orchestrator_client.campaign_ops import start_campaign
 
 T = TypeVar("T")
 

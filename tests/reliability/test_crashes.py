@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from contracts import CampaignInput
 from devstack.stack import DevStack
-from orchestrator_runtime.temporal_client import connect
+from orchestrator_connection.temporal_client import connect
 from tests.reliability.conftest import new_stack
 from tests.reliability.support import (
     FULL,

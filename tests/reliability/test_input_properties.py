@@ -32,7 +32,7 @@ from contracts import (
     RetryRequest,
     StepRetrySettings,
 )
-from orchestrator_runtime.campaign_input import (
+from orchestrator_client.campaign_input import (
     CampaignInputError,
     campaign_input_from_dict,
     campaign_input_from_file,

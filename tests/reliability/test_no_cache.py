@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from contracts import CampaignState, RetryRequest, ServiceName
 from devstack.stack import DevStack
-from orchestrator_runtime.campaign_ops import retry_campaign, start_campaign
+from orchestrator_client.campaign_ops import retry_campaign, start_campaign
 from tests.reliability.support import (
     Admin,
     WorkerProcess,

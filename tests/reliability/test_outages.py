@@ -18,7 +18,7 @@ from contracts import (
     RetryRequest,
     ServiceName,
 )
-from orchestrator_runtime.campaign_ops import campaign_status, retry_campaign, start_campaign
+from orchestrator_client.campaign_ops import campaign_status, retry_campaign, start_campaign
 from tests.reliability.support import (
     Admin,
     WorkerProcess,

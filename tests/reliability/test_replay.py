@@ -19,7 +19,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from contracts import workflow_id_for
-from orchestrator_runtime.worker_factory import workflow_runner
+from orchestrator_worker.worker_factory import workflow_runner
 from tests.reliability.graph_variants import (
     PRE_PUBLISH_PAUSE,
     PatchedPauseBeforePublish,

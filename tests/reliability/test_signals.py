@@ -26,10 +26,10 @@ from contracts import (
     RetryRequest,
     ServiceName,
 )
+from devstack.binaries import temporal_cli
 from devstack.stack import DevStack
-from orchestrator_runtime.binaries import temporal_cli
-from orchestrator_runtime.campaign_errors import CommandRefused
-from orchestrator_runtime.campaign_ops import retry_campaign, start_campaign
+from orchestrator_client.campaign_errors import CommandRefused
+from orchestrator_client.campaign_ops import retry_campaign, start_campaign
 from tests.reliability.support import (
     Admin,
     WorkerProcess,

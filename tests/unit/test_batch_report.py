@@ -15,16 +15,16 @@ import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import CampaignState
-from orchestrator_runtime import campaign_batch
-from orchestrator_runtime.campaign_batch import (
+from orchestrator_client import campaign_batch
+from orchestrator_client.campaign_batch import (
     Batch,
     BatchReport,
     LineProblem,
     Outcome,
     TemporalGoneError,
 )
-from orchestrator_runtime.campaign_errors import CampaignExistsError
-from orchestrator_runtime.campaign_lookup import CampaignStatus
+from orchestrator_client.campaign_errors import CampaignExistsError
+from orchestrator_client.campaign_lookup import CampaignStatus
 
 
 def test_the_outcome_table_puts_published_first_then_failures_by_count_then_what_existed():

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from devstack.dev_server import dev_server_command
-from orchestrator_runtime.codec_server import CodecServerSettings
-from orchestrator_runtime.encryption import new_key
-from orchestrator_runtime.settings import Settings
+from orchestrator_connection.codec_server import CodecServerSettings
+from orchestrator_connection.encryption import new_key
+from orchestrator_connection.settings import Settings
 from reference_services.settings import ReferenceSettings
 
 LOOPBACK = "127.0.0.1"
@@ -34,7 +34,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyP
     [
         ("reference_services.__main__", {}),
         ("rest_gateway.__main__", {}),
-        ("orchestrator_runtime.codec_server", {"CAMPAIGN_ENCRYPTION_KEYS": f"k:{new_key()}"}),
+        ("orchestrator_connection.codec_server", {"CAMPAIGN_ENCRYPTION_KEYS": f"k:{new_key()}"}),
     ],
 )
 def test_servers_bind_loopback_by_default(

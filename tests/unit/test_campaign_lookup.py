@@ -16,14 +16,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import encode_search_attributes
 
 from contracts import CampaignState
-from orchestrator_runtime.campaign_errors import CampaignError
-from orchestrator_runtime.campaign_lookup import (
+from orchestrator_client.campaign_errors import CampaignError
+from orchestrator_client.campaign_lookup import (
     NAME_MEMO,
     memo_name,
     status_of,
     workflow_id_from_ref,
 )
-from orchestrator_runtime.encryption import EncryptionCodec
+from orchestrator_connection.encryption import EncryptionCodec
 from workflows import search_attributes as sa
 
 WID = "campaign-9a9ce4be-0000-4000-8000-000000000001"

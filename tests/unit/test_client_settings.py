@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator_runtime.settings import (
+from orchestrator_connection.settings import (
     ClientSettings,
     Settings,
     SettingsError,
@@ -106,8 +106,8 @@ def test_the_worker_settings_are_the_client_settings_and_more() -> None:
 
 def test_connect_and_the_converter_take_client_settings() -> None:
     # What the clients pass in is enough for everything connect() reads.
-    from orchestrator_runtime.observability import tracing_interceptor
-    from orchestrator_runtime.temporal_client import data_converter
+    from orchestrator_connection.temporal_client import data_converter
+    from orchestrator_connection.tracing import tracing_interceptor
 
     client = ClientSettings()
     assert tracing_interceptor(client) is None

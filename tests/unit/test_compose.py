@@ -21,9 +21,9 @@ from pydantic_settings import BaseSettings
 from temporalio.envconfig import ClientConfig
 
 from contracts import ServiceName
-from orchestrator_runtime.binaries import temporal_cli
-from orchestrator_runtime.codec_server import CodecServerSettings
-from orchestrator_runtime.settings import Settings
+from devstack.binaries import temporal_cli
+from orchestrator_connection.codec_server import CodecServerSettings
+from orchestrator_connection.settings import Settings
 from reference_services.settings import ReferenceSettings
 from workflows import search_attributes
 

@@ -10,8 +10,8 @@ from pydantic_settings import BaseSettings
 from temporalio.envconfig import ClientConfig
 
 from devstack import config_doc
-from orchestrator_runtime.codec_server import CodecServerSettings
-from orchestrator_runtime.settings import ClientSettings, Settings
+from orchestrator_connection.codec_server import CodecServerSettings
+from orchestrator_connection.settings import ClientSettings, Settings
 from reference_services.settings import ReferenceSettings
 from rest_gateway.settings import GatewaySettings
 

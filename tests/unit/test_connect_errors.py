@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator_runtime.config_errors import SettingsError
-from orchestrator_runtime.settings import ClientSettings
-from orchestrator_runtime.temporal_client import (
+from orchestrator_client.campaign_lookup import connect_visibility
+from orchestrator_connection.config_errors import SettingsError
+from orchestrator_connection.settings import ClientSettings
+from orchestrator_connection.temporal_client import (
     ConnectionConfigError,
     TemporalUnavailableError,
     connect,
-    connect_visibility,
 )
 
 
@@ -92,7 +92,7 @@ async def test_the_status_read_checks_settings_when_there_are_some(
 def test_a_server_that_never_answers_is_timed_out() -> None:
     """The SDK's words when the frontend accepts and then never answers (seen with the dev
     server stopped by SIGSTOP: after about 30 s)."""
-    from orchestrator_runtime.temporal_client import _short
+    from orchestrator_connection.temporal_client import _short
 
     seen = (
         "Failed client connect: `get_system_info` call error after connection: Status { code: "

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from temporalio.runtime import Runtime
 
-from orchestrator_runtime.observability import CORE_LOGGER, create_runtime
-from orchestrator_runtime.settings import Settings
+from orchestrator_connection.settings import Settings
+from orchestrator_worker.observability import CORE_LOGGER, create_runtime
 from tests.log_capture import worker_logging
 
 

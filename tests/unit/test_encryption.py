@@ -12,8 +12,8 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DefaultFailureConverterWithEncodedAttributes
 
-from orchestrator_runtime.codec_server import CodecServerSettings, create_app
-from orchestrator_runtime.encryption import (
+from orchestrator_connection.codec_server import CodecServerSettings, create_app
+from orchestrator_connection.encryption import (
     ENCODING,
     KEY_ID_METADATA,
     DecryptionError,
@@ -22,8 +22,8 @@ from orchestrator_runtime.encryption import (
     new_key,
     parse_keys,
 )
-from orchestrator_runtime.settings import Settings
-from orchestrator_runtime.temporal_client import data_converter
+from orchestrator_connection.settings import Settings
+from orchestrator_connection.temporal_client import data_converter
 
 OLD, NEW = new_key(), new_key()
 CLEAR = b'{"brief":{"name":"Spring launch","objective":"secret plan"}}'

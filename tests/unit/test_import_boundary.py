@@ -11,7 +11,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ORCHESTRATOR_PACKAGES = ("workflows", "activities")
 NEVER_IMPORTED = ("reference_services",)
-NOT_IN_WORKFLOWS = ("httpx", "structlog", "orchestrator_runtime")
+NOT_IN_WORKFLOWS = (
+    "httpx",
+    "structlog",
+    "orchestrator_connection",
+    "orchestrator_worker",
+    "orchestrator_client",
+    "campaign_cli",
+)
 
 
 def imported_modules(source: str, package: str = "") -> set[str]:
@@ -69,7 +76,7 @@ class C:
             pass
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator_runtime.settings import Settings
+    from orchestrator_connection.settings import Settings
     from . import sibling
     from ..up import thing
 """
@@ -84,7 +91,7 @@ def test_collector_finds_imports_everywhere() -> None:
         "reference_services.app",
         "httpx",
         "structlog",
-        "orchestrator_runtime.settings",
+        "orchestrator_connection.settings",
         "workflows.sub.sibling",
         "workflows.up.thing",
     ):

@@ -30,8 +30,8 @@ def test_the_cli_module_loads_no_client_no_pydantic_and_no_batch_machinery():
         "pydantic",
         "rich.progress",
         "rich.table",
-        "orchestrator_runtime.campaign_batch",
-        "orchestrator_runtime.campaign_ops",
+        "orchestrator_client.campaign_batch",
+        "orchestrator_client.campaign_ops",
         "workflows.campaign_workflow",
         "httpx",
     ]
@@ -76,8 +76,8 @@ def test_status_connects_with_the_service_client_alone():
         "temporalio.client",
         "pydantic_settings",
         "contracts.workflow_io",
-        "orchestrator_runtime.campaign_ops",
-        "orchestrator_runtime.campaign_lookup",
+        "orchestrator_client.campaign_ops",
+        "orchestrator_client.campaign_lookup",
     ]
     probe = (
         "import os, sys, starter\n"
@@ -98,4 +98,4 @@ def test_status_connects_with_the_service_client_alone():
     code, flags = done.stdout.split()
     assert code == "4", done.stderr  # Temporal unreachable
     loaded = dict(zip(heavy, (flag == "True" for flag in flags.split(",")), strict=True))
-    assert loaded == {**dict.fromkeys(heavy, False), "orchestrator_runtime.campaign_lookup": True}
+    assert loaded == {**dict.fromkeys(heavy, False), "orchestrator_client.campaign_lookup": True}

@@ -34,12 +34,12 @@ from contracts import (
     RetryRequest,
     StartRequest,
 )
-from orchestrator_runtime import campaign_ops
-from orchestrator_runtime.campaign_batch import parse_line
-from orchestrator_runtime.campaign_errors import CampaignError, CommandRefused, NoWorkerError
-from orchestrator_runtime.campaign_input import CampaignInputError
-from orchestrator_runtime.campaign_lookup import CampaignStatus
-from orchestrator_runtime.campaign_ops import visibility_query
+from orchestrator_client import campaign_ops
+from orchestrator_client.campaign_batch import parse_line
+from orchestrator_client.campaign_errors import CampaignError, CommandRefused, NoWorkerError
+from orchestrator_client.campaign_input import CampaignInputError
+from orchestrator_client.campaign_lookup import CampaignStatus
+from orchestrator_client.campaign_ops import visibility_query
 from rest_gateway.app import CreateCampaignRequest
 from starter import app
 from workflows.current_details import current_details

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator_runtime.observability import (
+from orchestrator_connection.tracing import (
     OTLP_EXPORTER_MODULE,
     OTLP_EXPORTER_PACKAGE,
     ObservabilityConfigError,
@@ -70,8 +70,8 @@ def test_connect_reports_it_as_a_connection_config_error(tmp_path: Path) -> None
         f"""
         import asyncio, sys
         sys.modules[{OTLP_EXPORTER_MODULE!r}] = None
-        from orchestrator_runtime.settings import ClientSettings
-        from orchestrator_runtime.temporal_client import ConnectionConfigError, connect
+        from orchestrator_connection.settings import ClientSettings
+        from orchestrator_connection.temporal_client import ConnectionConfigError, connect
         try:
             asyncio.run(connect(settings=ClientSettings(tracing="otlp"), target_host="127.0.0.1:1"))
         except ConnectionConfigError as err:
@@ -117,8 +117,8 @@ def test_an_otlp_tracing_interceptor_builds_with_no_collector_running(tmp_path: 
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
         from temporalio.contrib.opentelemetry import TracingInterceptor
-        from orchestrator_runtime.observability import tracing_interceptor
-        from orchestrator_runtime.settings import ClientSettings
+        from orchestrator_connection.tracing import tracing_interceptor
+        from orchestrator_connection.settings import ClientSettings
         interceptor = tracing_interceptor(ClientSettings(tracing="otlp"))
         assert isinstance(interceptor, TracingInterceptor), interceptor
         provider = trace.get_tracer_provider()

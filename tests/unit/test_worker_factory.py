@@ -6,8 +6,8 @@ import pytest
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from orchestrator_runtime.settings import SettingsError, load_settings
-from orchestrator_runtime.worker_factory import SANDBOX_PASSTHROUGH, workflow_runner
+from orchestrator_connection.settings import SettingsError, load_settings
+from orchestrator_worker.worker_factory import SANDBOX_PASSTHROUGH, workflow_runner
 
 
 def test_the_sandbox_is_on_by_default(monkeypatch: pytest.MonkeyPatch) -> None:

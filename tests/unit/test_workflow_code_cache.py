@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from orchestrator_runtime.workflow_code_cache import (
+from orchestrator_worker.workflow_code_cache import (
     SharedCodeLoader,
     SharedWorkflowCode,
     sandbox_reimported_modules,

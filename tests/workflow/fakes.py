@@ -56,9 +56,9 @@ from contracts import (
     TrendReport,
     workflow_id_for,
 )
-from orchestrator_runtime.binaries import temporal_test_server
-from orchestrator_runtime.temporal_client import register_search_attributes
-from orchestrator_runtime.worker_factory import workflow_runner
+from devstack.binaries import temporal_test_server
+from orchestrator_connection.temporal_client import register_search_attributes
+from orchestrator_worker.worker_factory import workflow_runner
 from workflows import CampaignWorkflow
 
 RADAR = "radar_scan"

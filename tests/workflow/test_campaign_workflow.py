@@ -28,7 +28,7 @@ from contracts import (
     StepRetrySettings,
     workflow_id_for,
 )
-from orchestrator_runtime.worker_factory import workflow_runner
+from orchestrator_worker.worker_factory import workflow_runner
 from tests.workflow.fakes import (
     ALL_STEPS,
     AUDIT,

@@ -10,9 +10,9 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from orchestrator_runtime.service_wiring import create_activities
-from orchestrator_runtime.settings import Settings
-from orchestrator_runtime.worker_factory import build_worker
+from orchestrator_connection.settings import Settings
+from orchestrator_worker.service_wiring import create_activities
+from orchestrator_worker.worker_factory import build_worker
 from tests.workflow.code_probe import CodeProbe
 
 

@@ -29,7 +29,7 @@ from contracts.webhook_outbox import (
     NotifierInput,
     notifier_workflow_id,
 )
-from orchestrator_runtime.worker_factory import workflow_runner
+from orchestrator_worker.worker_factory import workflow_runner
 from tests.workflow.fakes import (
     AUDIT,
     FakeServices,

@@ -24,7 +24,7 @@ from contracts.webhook_outbox import (
     notifier_workflow_id,
     shard_of,
 )
-from orchestrator_runtime.worker_factory import workflow_runner
+from orchestrator_worker.worker_factory import workflow_runner
 from tests.workflow.fakes import QUERY_TIMEOUT, FakeServices
 from workflows import CampaignWorkflow, WebhookNotifierWorkflow
 

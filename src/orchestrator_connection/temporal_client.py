@@ -1,6 +1,6 @@
 """Connecting to Temporal: envconfig (env vars or a TOML profile) and the pydantic converter.
 
-`connect` gives a full client; `connect_visibility` only the service client that a status read
+`connect` gives a full client; `connect_service` only the service client that a status read
 needs (no `temporalio.client`, no settings unless there are any), for `campaign status`."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import functools
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,15 +21,13 @@ from temporalio.runtime import (
     TelemetryConfig,
     TelemetryFilter,
 )
-from temporalio.service import ConnectConfig, ServiceClient
-
-from orchestrator_runtime.campaign_lookup import Visibility
+from temporalio.service import ConnectConfig, ServiceClient, WorkflowService
 
 if TYPE_CHECKING:
     from temporalio.client import Client
     from temporalio.converter import DataConverter, PayloadCodec
 
-    from orchestrator_runtime.settings import ClientSettings
+    from orchestrator_connection.settings import ClientSettings
 
 _SPEAKS_TLS = "protocol error: the server speaks TLS and this client does not (TEMPORAL_TLS=true)"
 _NOT_GRPC = (
@@ -86,7 +85,7 @@ def data_converter(settings: ClientSettings) -> DataConverter:
 
     if settings.encryption_keys is None:
         return pydantic_data_converter
-    from orchestrator_runtime.encryption import EncryptionCodec, encrypted_data_converter
+    from orchestrator_connection.encryption import EncryptionCodec, encrypted_data_converter
 
     codec = EncryptionCodec.from_spec(settings.encryption_keys)
     return encrypted_data_converter(pydantic_data_converter, codec)
@@ -97,7 +96,7 @@ def _converter_or_config_error(settings: ClientSettings) -> DataConverter:
         from temporalio.contrib.pydantic import pydantic_data_converter
 
         return pydantic_data_converter  # without loading the encryption module
-    from orchestrator_runtime.encryption import EncryptionConfigError
+    from orchestrator_connection.encryption import EncryptionConfigError
 
     try:
         return data_converter(settings)
@@ -108,7 +107,7 @@ def _converter_or_config_error(settings: ClientSettings) -> DataConverter:
 def _codec_or_config_error(settings: ClientSettings) -> PayloadCodec | None:
     if settings.encryption_keys is None:
         return None
-    from orchestrator_runtime.encryption import EncryptionCodec, EncryptionConfigError
+    from orchestrator_connection.encryption import EncryptionCodec, EncryptionConfigError
 
     try:
         return EncryptionCodec.from_spec(settings.encryption_keys)
@@ -125,8 +124,8 @@ def _has_settings() -> bool:
 
 def _tracing_or_config_error(settings: ClientSettings) -> Any:
     if settings.tracing == "off":
-        return None  # without loading the worker's observability module
-    from orchestrator_runtime.observability import ObservabilityConfigError, tracing_interceptor
+        return None  # without loading the tracing module
+    from orchestrator_connection.tracing import ObservabilityConfigError, tracing_interceptor
 
     try:
         return tracing_interceptor(settings)
@@ -139,7 +138,7 @@ async def connect(*, settings: ClientSettings | None = None, **overrides: Any) -
     CAMPAIGN_*), the data converter (encryption) and the tracing interceptor."""
     from temporalio.client import Client
 
-    from orchestrator_runtime.settings import load_client_settings
+    from orchestrator_connection.settings import load_client_settings
 
     settings = settings or load_client_settings()
     config = connect_config(**overrides)
@@ -153,14 +152,24 @@ async def connect(*, settings: ClientSettings | None = None, **overrides: Any) -
         raise await _unavailable(err, config) from err
 
 
-async def connect_visibility(*, runtime: Runtime | None = None, **overrides: Any) -> Visibility:
+@dataclass(frozen=True)
+class ServiceConnection:
+    """The workflow service alone, where it is, and the payload codec a memo read needs."""
+
+    service: WorkflowService
+    namespace: str
+    target_host: str
+    codec: PayloadCodec | None = None
+
+
+async def connect_service(*, runtime: Runtime | None = None, **overrides: Any) -> ServiceConnection:
     """The service client alone, from the same envconfig, for reads of visibility: what
     `campaign status` needs. The CAMPAIGN_* settings are read (and checked) only when there are
     any, for the payload codec that an encrypted memo needs."""
     config = connect_config(**overrides)
     codec = None
     if _has_settings():
-        from orchestrator_runtime.settings import load_client_settings
+        from orchestrator_connection.settings import load_client_settings
 
         codec = _codec_or_config_error(load_client_settings())
     try:
@@ -175,7 +184,7 @@ async def connect_visibility(*, runtime: Runtime | None = None, **overrides: Any
         )
     except RuntimeError as err:
         raise await _unavailable(err, config) from err
-    return Visibility(
+    return ServiceConnection(
         service=service.workflow_service,
         namespace=config["namespace"],
         target_host=config["target_host"],

@@ -1,7 +1,7 @@
 """structlog configuration: JSON or console, with the standard library (and Temporal) routed in.
 
 That includes the SDK core's (Rust) lines, which the worker's Runtime forwards to the
-`temporalio.sdk_core` logger (orchestrator_runtime.observability.create_runtime): each one is a
+`temporalio.sdk_core` logger (orchestrator_worker.observability.create_runtime): each one is a
 line like any other, with the core's `target` and its fields (run_id, failure, ...) as keys.
 """
 

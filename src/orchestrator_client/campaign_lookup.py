@@ -24,12 +24,14 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import WORKFLOW_ID_PREFIX, CampaignState, workflow_id_for
-from orchestrator_runtime.campaign_errors import CampaignError, NoWorkerError, UnknownCampaignError
+from orchestrator_client.campaign_errors import CampaignError, NoWorkerError, UnknownCampaignError
+from orchestrator_connection.temporal_client import connect_service
 from workflows import search_attributes as sa
 
 if TYPE_CHECKING:
     from temporalio.api.workflow.v1 import WorkflowExecutionInfo
     from temporalio.converter import PayloadCodec
+    from temporalio.runtime import Runtime
     from temporalio.service import WorkflowService
 
 NAME_MEMO = "name"  # the brief's name, in the memo our clients set at start
@@ -54,6 +56,14 @@ class Visibility:
     @property
     def where(self) -> str:
         return where(self.target_host, self.namespace)
+
+
+async def connect_visibility(*, runtime: Runtime | None = None, **overrides: Any) -> Visibility:
+    """A status read's connection: the service client alone (temporal_client.connect_service)."""
+    connection = await connect_service(runtime=runtime, **overrides)
+    return Visibility(
+        connection.service, connection.namespace, connection.target_host, connection.codec
+    )
 
 
 def where(target_host: str, namespace: str) -> str:

@@ -36,11 +36,11 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import CampaignInput, CampaignState, workflow_id_for
-from orchestrator_runtime.batch_window import DEFAULT_MAX_IN_FLIGHT
-from orchestrator_runtime.campaign_errors import CampaignError, CampaignExistsError
-from orchestrator_runtime.campaign_input import CampaignInputError, campaign_input_from_dict
-from orchestrator_runtime.campaign_lookup import CampaignStatus
-from orchestrator_runtime.campaign_ops import (
+from orchestrator_client.batch_window import DEFAULT_MAX_IN_FLIGHT
+from orchestrator_client.campaign_errors import CampaignError, CampaignExistsError
+from orchestrator_client.campaign_input import CampaignInputError, campaign_input_from_dict
+from orchestrator_client.campaign_lookup import CampaignStatus
+from orchestrator_client.campaign_ops import (
     campaign_status,
     count_campaigns,
     list_campaigns,
@@ -50,8 +50,8 @@ from orchestrator_runtime.campaign_ops import (
     visibility_query,
     worker_polling,
 )
-from orchestrator_runtime.temporal_client import TemporalUnavailableError
-from orchestrator_runtime.wording import counted
+from orchestrator_client.wording import counted
+from orchestrator_connection.temporal_client import TemporalUnavailableError
 
 # Fixed forever: changing it would give every id-less line of an old file a new campaign id.
 BATCH_NAMESPACE = UUID("6f1c1d2e-5b8a-4c53-9a55-0c7e3a1b2d40")

@@ -23,7 +23,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import DEFAULT_TASK_QUEUE, ServiceName
-from orchestrator_runtime.config_errors import SettingsError as SettingsError
+from orchestrator_connection.config_errors import SettingsError as SettingsError
 
 DEFAULT_SERVICES_URL = "http://127.0.0.1:8700"
 _S = TypeVar("_S", bound=BaseSettings)
@@ -43,12 +43,12 @@ class ClientSettings(BaseSettings):
 
     task_queue: str = Field(default=DEFAULT_TASK_QUEUE, min_length=1)
 
-    # Payload encryption (see orchestrator_runtime.encryption): off when unset.
+    # Payload encryption (see orchestrator_connection.encryption): off when unset.
     encryption_keys: SecretStr | None = Field(
         default=None,
         description="'keyid:base64key,...' (AES-256-GCM): the first encrypts, all decrypt.",
     )
-    # Tracing (see orchestrator_runtime.observability): an interceptor on every client.
+    # Tracing (see orchestrator_connection.tracing): an interceptor on every client.
     tracing: Literal["off", "console", "otlp"] = Field(
         default="off",
         description="OpenTelemetry tracing (needs the `otel` extra): `console`, or `otlp` to "
@@ -116,7 +116,7 @@ class Settings(ClientSettings):
     log_format: Literal["json", "console"] = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    # Observability (see orchestrator_runtime.observability).
+    # Observability (see orchestrator_worker.observability).
     metrics_port: int | None = Field(
         default=None, ge=1, le=65535, description="Prometheus /metrics port; off when unset."
     )

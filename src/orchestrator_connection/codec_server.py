@@ -1,6 +1,6 @@
 """Codec server: lets the Temporal Web UI and CLI show encrypted payloads in clear.
 
-    python -m orchestrator_runtime.codec_server            # 127.0.0.1:8081
+    python -m orchestrator_connection.codec_server            # 127.0.0.1:8081
 
 It answers Temporal's codec server protocol: POST /encode and POST /decode (also under a
 namespace segment, /{namespace}/decode, for the CLI's `--codec-endpoint` templating), each taking
@@ -31,7 +31,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
-from orchestrator_runtime.encryption import DecryptionError, EncryptionCodec, EncryptionConfigError
+from orchestrator_connection.encryption import (
+    DecryptionError,
+    EncryptionCodec,
+    EncryptionConfigError,
+)
 
 log = logging.getLogger("codec_server")
 
@@ -127,7 +131,7 @@ def create_app(codec: EncryptionCodec, settings: CodecServerSettings | None = No
 def main(argv: list[str] | None = None) -> int:
     settings = CodecServerSettings()
     parser = argparse.ArgumentParser(
-        prog="python -m orchestrator_runtime.codec_server",
+        prog="python -m orchestrator_connection.codec_server",
         description="Temporal codec server for the campaign payload encryption.",
     )
     parser.add_argument("--host", default=settings.host, help=f"default {settings.host}")

@@ -7,12 +7,12 @@ import httpx
 from activities import CampaignActivities, ServiceClient
 from activities.webhook import WebhookNotifier
 from contracts import ServiceName
-from orchestrator_runtime.settings import Settings
+from orchestrator_connection.settings import Settings
 
 
 def create_http_client(settings: Settings) -> httpx.AsyncClient:
     """The shared client; its requests are spans under the activity's span with tracing on."""
-    from orchestrator_runtime.observability import instrument_http_client
+    from orchestrator_connection.tracing import instrument_http_client
 
     client = httpx.AsyncClient(
         timeout=httpx.Timeout(

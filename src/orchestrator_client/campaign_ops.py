@@ -53,8 +53,8 @@ from contracts import (
     StartRequest,
     workflow_id_for,
 )
-from orchestrator_runtime import campaign_lookup as lookup
-from orchestrator_runtime.campaign_errors import (
+from orchestrator_client import campaign_lookup as lookup
+from orchestrator_client.campaign_errors import (
     CampaignClosedError,
     CampaignConflictError,
     CampaignError,
@@ -64,7 +64,7 @@ from orchestrator_runtime.campaign_errors import (
     NoWorkerError,
     UnknownCampaignError,
 )
-from orchestrator_runtime.campaign_lookup import (
+from orchestrator_client.campaign_lookup import (
     NAME_MEMO,
     CampaignStatus,
     Visibility,
@@ -73,7 +73,7 @@ from orchestrator_runtime.campaign_lookup import (
     status_of,
     where,
 )
-from orchestrator_runtime.campaign_lookup import workflow_id_from_ref as workflow_id_from_ref
+from orchestrator_client.campaign_lookup import workflow_id_from_ref as workflow_id_from_ref
 from workflows import search_attributes as sa
 
 # A published campaign can never be started again (no second publish); one that ended FAILED,

@@ -12,9 +12,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities import CampaignActivities
 from activities.webhook_outbox import WebhookOutbox
-from orchestrator_runtime.observability import worker_interceptors
-from orchestrator_runtime.settings import Settings
-from orchestrator_runtime.workflow_code_cache import share_workflow_code
+from orchestrator_connection.settings import Settings
+from orchestrator_worker.observability import worker_interceptors
+from orchestrator_worker.workflow_code_cache import share_workflow_code
 from workflows import CampaignWorkflow, WebhookNotifierWorkflow
 
 # Our contracts and pydantic are deterministic and side-effect free: share them with the

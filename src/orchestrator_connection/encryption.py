@@ -3,7 +3,7 @@
 Turned on by CAMPAIGN_ENCRYPTION_KEYS="keyid1:base64key,keyid0:oldbase64key". The first key
 encrypts; every listed key decrypts (the key id travels in each payload's metadata), so a key is
 rotated by putting the new one first and keeping the old one until no open history needs it.
-A key is 32 random bytes, base64: `python -m orchestrator_runtime.encryption` prints a new one.
+A key is 32 random bytes, base64: `python -m orchestrator_connection.encryption` prints a new one.
 
 Each payload becomes: metadata {encoding: binary/encrypted, encryption-key-id: <id>}, data
 nonce(12) || AES-GCM(serialized original payload, associated data = key id). Payloads that are
@@ -164,7 +164,7 @@ def encrypted_data_converter(base: DataConverter, codec: PayloadCodec) -> DataCo
 
 
 def main() -> None:
-    """`python -m orchestrator_runtime.encryption`: print a new key entry."""
+    """`python -m orchestrator_connection.encryption`: print a new key entry."""
     print(f"key{secrets.randbelow(10**6):06d}:{new_key()}")
 
 

@@ -1,4 +1,4 @@
-"""Observability of the worker: Prometheus metrics, OpenTelemetry tracing and log context.
+"""Observability of the worker: Prometheus metrics, the SDK core's logs and log context.
 
 Metrics (CAMPAIGN_METRICS_PORT): one Temporal `Runtime` exports both Temporal's own SDK metrics
 (temporal_*) and ours, recorded through Temporal's metric meters (replay-safe in workflows):
@@ -15,9 +15,8 @@ The workflow-side metrics are recorded by workflows/observer.py (and the backlog
 workflows/webhook_notifier.py) with `workflow.metric_meter()`. Failed webhook attempts are
 campaign_step_*{step="notify_transition"}, like any other activity's.
 
-Tracing (CAMPAIGN_TRACING=console|otlp, needs the `otel` extra): Temporal's TracingInterceptor
-on the client (so on the worker too), and the shared httpx client instrumented, so each
-downstream call is a span under its activity's span.
+Tracing (CAMPAIGN_TRACING=console|otlp) is set up with the connection, in
+orchestrator_connection/tracing.py.
 
 Core logs: the worker's Runtime forwards the SDK core's (Rust) log lines to the Python logger
 `temporalio.sdk_core`, at CAMPAIGN_LOG_LEVEL (WARNING and up at INFO), so they come out like
@@ -34,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import structlog
 from temporalio import activity
@@ -54,10 +53,7 @@ from temporalio.worker import (
 )
 
 from contracts import SERVICE_FOR_STATE, CampaignState
-from orchestrator_runtime.settings import ClientSettings, Settings
-
-if TYPE_CHECKING:  # the `otel` extra
-    from opentelemetry.sdk.trace.export import SpanExporter
+from orchestrator_connection.settings import Settings
 
 STEP_DURATION = "campaign_step_duration_seconds"
 STEP_FAILURES = "campaign_step_failures_total"
@@ -74,10 +70,6 @@ _ACTIVITY_STEP = {
     "learn_from_campaign": CampaignState.LEARN,
 }
 assert set(_ACTIVITY_STEP.values()) == set(SERVICE_FOR_STATE)
-
-
-class ObservabilityConfigError(RuntimeError):
-    """A setting asks for something this installation cannot do (e.g. tracing without otel)."""
 
 
 # ---- the runtime: metrics and the SDK core's logs --------------------------------------------
@@ -190,67 +182,3 @@ def worker_interceptors(settings: Settings) -> list[Interceptor]:
     if settings.metrics_port is not None:
         interceptors.append(MetricsInterceptor())
     return interceptors
-
-
-# ---- tracing ---------------------------------------------------------------------------------
-
-_OTEL_MISSING = (
-    "CAMPAIGN_TRACING={mode} needs OpenTelemetry: pip install 'campaign-orchestrator[otel]'"
-)
-# CAMPAIGN_TRACING=otlp: the exporter the `otel` extra installs (pyproject.toml), and its module.
-OTLP_EXPORTER_PACKAGE = "opentelemetry-exporter-otlp-proto-grpc"
-OTLP_EXPORTER_MODULE = "opentelemetry.exporter.otlp.proto.grpc.trace_exporter"
-
-
-def tracing_interceptor(settings: ClientSettings) -> Interceptor | None:
-    """Temporal's TracingInterceptor when CAMPAIGN_TRACING is on (client + worker), else None.
-    Installs a global TracerProvider exporting to the console or OTLP unless the application
-    has already set one (tests set an in-memory one)."""
-    if settings.tracing == "off":
-        return None
-    try:
-        from temporalio.contrib.opentelemetry import TracingInterceptor
-    except ImportError as err:
-        raise ObservabilityConfigError(_OTEL_MISSING.format(mode=settings.tracing)) from err
-    _ensure_tracer_provider(settings.tracing)
-    interceptor: Interceptor = TracingInterceptor()
-    return interceptor
-
-
-def _ensure_tracer_provider(mode: Literal["console", "otlp"]) -> None:
-    from opentelemetry import trace
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-
-    if isinstance(trace.get_tracer_provider(), TracerProvider):
-        return  # configured by the application already
-    exporter: SpanExporter = ConsoleSpanExporter() if mode == "console" else otlp_span_exporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": "campaign-orchestrator"}))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-
-
-def otlp_span_exporter() -> SpanExporter:
-    """The OTLP/gRPC span exporter, configured by the OTEL_EXPORTER_OTLP_* variables (default
-    endpoint localhost:4317). It connects when it first exports, so it builds with no collector
-    running; an ObservabilityConfigError names the package when it is not installed."""
-    try:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-    except ImportError as err:
-        raise ObservabilityConfigError(
-            f"CAMPAIGN_TRACING=otlp needs the OTLP exporter, which is not installed: "
-            f"pip install 'campaign-orchestrator[otel]' (or {OTLP_EXPORTER_PACKAGE})"
-        ) from err
-    return OTLPSpanExporter()
-
-
-def instrument_http_client(client: Any, settings: ClientSettings) -> None:
-    """Join each downstream HTTP call to the current (activity) span, when tracing is on."""
-    if settings.tracing == "off":
-        return
-    try:
-        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-    except ImportError as err:
-        raise ObservabilityConfigError(_OTEL_MISSING.format(mode=settings.tracing)) from err
-    HTTPXClientInstrumentor.instrument_client(client)

@@ -1,1 +1,0 @@
-"""What the orchestrator runs on: settings, logging, the Temporal connection, the binaries."""

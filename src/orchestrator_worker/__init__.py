@@ -1,0 +1,1 @@
+"""The worker's assembly: the worker factory, the activities' wiring, metrics and logging."""
