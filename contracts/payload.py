@@ -31,6 +31,10 @@ class TraceEntry(Contract):
     state: CampaignState
     details: dict[str, JsonValue] = Field(default_factory=dict)
 
+    def details_text(self) -> str:
+        """The details that say something, as `key=value, ...` (the CLI's and the Web UI's)."""
+        return ", ".join(f"{k}={v}" for k, v in self.details.items() if v not in (None, ""))
+
 
 class FailureDetails(Contract):
     reason: FailureReason

@@ -18,7 +18,7 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
 
 
 def _entry(entry: TraceEntry) -> str:
-    details = ", ".join(f"{k}={v}" for k, v in entry.details.items() if v not in (None, ""))
+    details = entry.details_text()
     line = f"- `{entry.at:%H:%M:%S}` #{entry.seq} **{entry.state}** {entry.action}"
     return line + (f": {_clip(details, 160)}" if details else "")
 

@@ -38,7 +38,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from contracts import CampaignInput, CampaignState, workflow_id_for
 from orchestrator_client.batch_window import DEFAULT_MAX_IN_FLIGHT
 from orchestrator_client.campaign_errors import CampaignError, CampaignExistsError
-from orchestrator_client.campaign_input import CampaignInputError, campaign_input_from_dict
+from orchestrator_client.campaign_input import (
+    CampaignInputError,
+    campaign_input_from_dict,
+    parse_json,
+)
 from orchestrator_client.campaign_lookup import CampaignStatus
 from orchestrator_client.campaign_ops import (
     campaign_status,
@@ -83,16 +87,7 @@ def deterministic_campaign_id(data: Any) -> UUID:
 
 def parse_line(raw: bytes | str) -> CampaignInput:
     """One JSONL line -> CampaignInput, or CampaignInputError naming every bad field."""
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError as err:
-        raise CampaignInputError(f"not UTF-8 text (byte {err.start}: {err.reason})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CampaignInputError(f"not valid JSON at column {err.colno}: {err.msg}") from None
-    except (ValueError, RecursionError) as err:
-        raise CampaignInputError(f"not usable JSON: {str(err)[:200]}") from None
+    data = parse_json(raw, with_line=False)
     if not isinstance(data, dict):
         raise CampaignInputError(f"expected a JSON object, got {type(data).__name__}")
     overrides = (

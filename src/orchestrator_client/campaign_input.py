@@ -52,24 +52,28 @@ def campaign_input_from_dict(data: Any, overrides: dict[str, Any] | None = None)
         raise CampaignInputError(describe_validation_error(err)) from None
 
 
+def parse_json(raw: bytes | str, *, with_line: bool = True) -> Any:
+    """`raw` as JSON, or a CampaignInputError in one line: not UTF-8, where it is not JSON (the
+    line too, `with_line`: for a file), or JSON Python cannot hold (huge integers, deep nesting)."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as err:
+        raise CampaignInputError(f"not UTF-8 text (byte {err.start}: {err.reason})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        at = f"line {err.lineno} column {err.colno}" if with_line else f"column {err.colno}"
+        raise CampaignInputError(f"not valid JSON at {at}: {err.msg}") from None
+    except (ValueError, RecursionError) as err:
+        raise CampaignInputError(f"not usable JSON: {str(err)[:200]}") from None
+
+
 def campaign_input_from_file(path: Path, overrides: dict[str, Any] | None = None) -> CampaignInput:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as err:
         raise CampaignInputError(f"cannot read {path}: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise CampaignInputError(
-            f"{path}: not UTF-8 text (byte {err.start}: {err.reason})"
-        ) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CampaignInputError(
-            f"{path}: not valid JSON at line {err.lineno} column {err.colno}: {err.msg}"
-        ) from None
-    except (ValueError, RecursionError) as err:  # a huge integer literal, or absurd nesting
-        raise CampaignInputError(f"{path}: not usable JSON: {str(err)[:200]}") from None
-    try:
-        return campaign_input_from_dict(data, overrides)
+        return campaign_input_from_dict(parse_json(raw), overrides)
     except CampaignInputError as err:
         raise CampaignInputError(f"{path}: {err}") from None

@@ -81,10 +81,11 @@ def test_status_connects_with_the_service_client_alone():
     ]
     probe = (
         "import os, sys, starter\n"
+        "from campaign_cli import app\n"
         "def leave(code):\n"
         f"    print(code, ','.join(str(m in sys.modules) for m in {heavy!r}))\n"
         "    sys.stdout.flush(); os._exit(0)\n"
-        "starter.exit_without_finalizing = leave\n"
+        "app.exit_without_finalizing = leave\n"
         "sys.argv = ['campaign', 'status', 'campaign-9a9ce4be-0000-4000-8000-000000000001',\n"
         "            '--address', '127.0.0.1:1']\n"
         "starter.main()\n"
