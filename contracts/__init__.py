@@ -19,6 +19,7 @@ from contracts.enums import (
     ServiceName,
     Severity,
 )
+from contracts.log_actions import LogAction
 from contracts.names import (
     DEFAULT_TASK_QUEUE,
     PAYLOAD_QUERY,
@@ -169,6 +170,7 @@ __all__ = [
     "FailureReason",
     "LearnRequest",
     "LearningSummary",
+    "LogAction",
     "ProducedContent",
     "PublicationLookup",
     "PublicationRecord",

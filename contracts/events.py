@@ -24,6 +24,7 @@ from pydantic import Field, JsonValue
 
 from contracts.base import Contract
 from contracts.enums import CampaignState
+from contracts.log_actions import LogAction
 from contracts.payload import FailureDetails
 
 SIGNATURE_HEADER = "X-Campaign-Signature"
@@ -31,11 +32,11 @@ EVENT_ID_HEADER = "X-Campaign-Event-Id"
 
 # The execution-log actions that are state changes, and so are notified.
 TRANSITION_ACTIONS = frozenset(
-    {"step_started", "campaign_failed", "retry_accepted", "campaign_completed",
-     "retry_window_expired"}
+    {LogAction.STEP_STARTED, LogAction.CAMPAIGN_FAILED, LogAction.RETRY_ACCEPTED,
+     LogAction.CAMPAIGN_COMPLETED, LogAction.RETRY_WINDOW_EXPIRED}
 )  # fmt: skip
 # Also notified, by campaigns that hand their events to the outbox (older ones did not).
-OUTBOX_ONLY_ACTIONS = frozenset({"campaign_cancelled", "already_published"})
+OUTBOX_ONLY_ACTIONS = frozenset({LogAction.CAMPAIGN_CANCELLED, LogAction.ALREADY_PUBLISHED})
 
 
 class TransitionEvent(Contract):

@@ -19,6 +19,7 @@ from contracts.artifacts import (
 from contracts.base import Contract
 from contracts.brief import CampaignBrief
 from contracts.enums import CampaignState, FailureReason
+from contracts.log_actions import LogAction
 
 
 class TraceEntry(Contract):
@@ -27,7 +28,7 @@ class TraceEntry(Contract):
     seq: int = Field(ge=1)
     at: datetime
     actor_service: str = Field(min_length=1)
-    action: str = Field(min_length=1)
+    action: str = Field(min_length=1, description="A LogAction (contracts/log_actions.py).")
     state: CampaignState
     details: dict[str, JsonValue] = Field(default_factory=dict)
 
@@ -77,7 +78,7 @@ class CampaignPayload(Contract):
     def add_trace(
         self,
         actor_service: str,
-        action: str,
+        action: LogAction,
         details: dict[str, Any] | None = None,
         *,
         at: datetime,
@@ -87,7 +88,7 @@ class CampaignPayload(Contract):
             seq=len(self.execution_log) + 1,
             at=at,
             actor_service=actor_service,
-            action=action,
+            action=action.value,
             state=self.state,
             details=details or {},
         )

@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         ContentRequest,
         FailureReason,
         LearnRequest,
+        LogAction,
         PublicationLookup,
         PublicationRecord,
         PublishReceipt,
@@ -75,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.quality_gate import gate_problems
 
 S = CampaignState
+A = LogAction
 ORCHESTRATOR = "orchestrator"
 # Search attributes are upserted only when a value changed, once per workflow task, just before
 # the workflow waits (6 upserts per campaign instead of one per log entry: shorter histories,
@@ -175,9 +177,9 @@ class CampaignWorkflow:
         self._guarded()  # decided first, so no wait condition ever records the marker
         self._observer.decide()
         if self._input.carried is None:
-            self._trace("campaign_created", {"execution_id": str(self._payload.execution_id)})
+            self._trace(A.CAMPAIGN_CREATED, {"execution_id": str(self._payload.execution_id)})
         else:
-            self._trace("run_continued", {"previous_run_id": workflow.info().continued_run_id})
+            self._trace(A.RUN_CONTINUED, {"previous_run_id": workflow.info().continued_run_id})
         parked = self._payload.state is S.FAILED  # a continued run of a FAILED campaign
         try:
             if self._payload.state is S.IDLE and not self._input.start_immediately:
@@ -190,7 +192,7 @@ class CampaignWorkflow:
                     try:
                         await self._walk_graph()
                         self._trace(
-                            "campaign_completed", {"retry_count": self._payload.retry_count}
+                            A.CAMPAIGN_COMPLETED, {"retry_count": self._payload.retry_count}
                         )
                         await self._settle()
                         return self._outcome()
@@ -292,7 +294,7 @@ class CampaignWorkflow:
             if is_cancelled_exception(err):
                 raise asyncio.CancelledError() from err
             reason, message = _classify(err)
-            self._trace("publication_lookup_failed", {"error": f"{reason}: {message}"})
+            self._trace(A.PUBLICATION_LOOKUP_FAILED, {"error": f"{reason}: {message}"})
             return
         if record.receipt is not None:
             await self._end_already_published(
@@ -315,7 +317,7 @@ class CampaignWorkflow:
         p.mark_failed(FailureReason.ALREADY_PUBLISHED, message, step=p.state, at=workflow.now())
         self._ending = True
         self._trace(
-            "already_published",
+            A.ALREADY_PUBLISHED,
             {"publication_id": receipt.publication_id if receipt else None, "message": message},
         )
         await self._settle()
@@ -335,7 +337,7 @@ class CampaignWorkflow:
                 "quality gate closed: " + "; ".join(problems),
                 resume_at=S.CONTENT_PROD,
             )
-        self._trace("quality_gate_passed")
+        self._trace(A.QUALITY_GATE_PASSED)
 
     # ---- FAILED: park, wait for an operator, resume ------------------------------------------
 
@@ -345,7 +347,7 @@ class CampaignWorkflow:
         self._resume_at = failed.resume_at
         self._refusals_logged = 0
         self._trace(
-            "campaign_failed",
+            A.CAMPAIGN_FAILED,
             {
                 "reason": failed.reason.value,
                 "failed_step": failed.step.value,
@@ -371,7 +373,7 @@ class CampaignWorkflow:
                     timeout_summary="retry window",
                 )
             except TimeoutError:
-                self._trace("retry_window_expired", {"retry_window": str(self._input.retry_window)})
+                self._trace(A.RETRY_WINDOW_EXPIRED, {"retry_window": str(self._input.retry_window)})
                 return False
             if self._retry_request is None:
                 await self._continue_as_new(lambda: self._retry_request is not None)
@@ -380,7 +382,7 @@ class CampaignWorkflow:
             self._retry_request = None
             if not p.can_retry():  # only a legacy `retry` signal gets here (see `retry`)
                 self._trace(
-                    "retry_refused",
+                    A.RETRY_REFUSED,
                     {
                         "requested_by": request.requested_by,
                         "why": f"max_retries ({p.max_retries}) reached",
@@ -392,7 +394,7 @@ class CampaignWorkflow:
             p.failure = None
             self._retry_deadline = None
             self._trace(
-                "retry_accepted",
+                A.RETRY_ACCEPTED,
                 {
                     "requested_by": request.requested_by,
                     "reason": request.reason,
@@ -421,7 +423,7 @@ class CampaignWorkflow:
         p.mark_failed(FailureReason.CANCELLED, "cancelled by request", step=step, at=workflow.now())
         p.state = S.CANCELLED  # the failure says where; the state, that it ended by request
         self._trace(
-            "campaign_cancelled", {"step": step.value, "published": p.publish_receipt is not None}
+            A.CAMPAIGN_CANCELLED, {"step": step.value, "published": p.publish_receipt is not None}
         )
 
     # ---- signals and queries -----------------------------------------------------------------
@@ -474,7 +476,7 @@ class CampaignWorkflow:
                     return
                 self._refusals_logged += 1
                 details["refusal"] = refusal[0].value
-            self._trace("retry_refused", details)
+            self._trace(A.RETRY_REFUSED, details)
             return
         self._retry_request = valid
 
@@ -548,7 +550,7 @@ class CampaignWorkflow:
             )
             if self._start_request is None:
                 await self._continue_as_new(lambda: self._start_request is not None)
-        self._trace("campaign_started", {"requested_by": self._start_request.requested_by})
+        self._trace(A.CAMPAIGN_STARTED, {"requested_by": self._start_request.requested_by})
 
     def _history_is_long(self) -> bool:
         """Time to continue as new (only checked while parked, and only for guarded runs)."""
@@ -568,7 +570,7 @@ class CampaignWorkflow:
         if taken():
             return
         self._trace(
-            "continued_as_new", {"history_events": workflow.info().get_current_history_length()}
+            A.CONTINUED_AS_NEW, {"history_events": workflow.info().get_current_history_length()}
         )
         carried = CarriedState(
             payload=self._payload,
@@ -592,7 +594,7 @@ class CampaignWorkflow:
         p = self._payload
         self._resume_at = state
         p.state = state
-        self._trace("step_started", {"service": SERVICE_FOR_STATE[state].value})
+        self._trace(A.STEP_STARTED, {"service": SERVICE_FOR_STATE[state].value})
         self._publish_search_attributes()
         policy = self._input.retry_settings_for(state)
         call: StepCall[BaseModel] = StepCall(
@@ -622,7 +624,7 @@ class CampaignWorkflow:
             receipt = _first_receipt(err) if reason is FailureReason.ALREADY_PUBLISHED else None
             raise StepFailed(reason, state, message, resume_at=state, receipt=receipt) from err
         self._trace(
-            "step_completed",
+            A.STEP_COMPLETED,
             {"service": SERVICE_FOR_STATE[state].value, "artifact_id": str(result.artifact_id)},
         )
         return result
@@ -641,15 +643,15 @@ class CampaignWorkflow:
         try:
             return await asyncio.shield(publishing)
         except asyncio.CancelledError:
-            self._trace("cancel_requested_during_publish")
+            self._trace(A.CANCEL_REQUESTED_DURING_PUBLISH)
             try:
                 receipt = await publishing
             except ActivityError as err:
-                self._trace("publication_outcome", {"published": False, "error": str(err.cause)})
+                self._trace(A.PUBLICATION_OUTCOME, {"published": False, "error": str(err.cause)})
             else:
                 self._payload.publish_receipt = receipt
                 self._trace(
-                    "publication_outcome",
+                    A.PUBLICATION_OUTCOME,
                     {"published": True, "publication_id": receipt.publication_id},
                 )
             raise
@@ -671,7 +673,7 @@ class CampaignWorkflow:
             self._guarantees = workflow.patched(GUARANTEES)
         return self._guarantees
 
-    def _trace(self, action: str, details: dict[str, Any] | None = None) -> None:
+    def _trace(self, action: LogAction, details: dict[str, Any] | None = None) -> None:
         p = self._payload
         entry = p.add_trace(ORCHESTRATOR, action, details, at=workflow.now())
         if not self._search_attributes_on_change():  # campaigns started before the patch

@@ -31,14 +31,21 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities import CampaignActivities
     from activities.webhook_outbox import WebhookOutbox
-    from contracts import CampaignPayload, TraceEntry
+    from contracts import CampaignPayload, LogAction, TraceEntry
     from contracts.events import OUTBOX_ONLY_ACTIONS, TRANSITION_ACTIONS, TransitionEvent
     from contracts.webhook_outbox import WEBHOOK_REJECTED
 
+A = LogAction
 INFO_ACTIONS = frozenset(
-    {"campaign_failed", "retry_accepted", "retry_refused", "campaign_completed",
-     "retry_window_expired", "campaign_cancelled"}
+    {A.CAMPAIGN_FAILED, A.RETRY_ACCEPTED, A.RETRY_REFUSED, A.CAMPAIGN_COMPLETED,
+     A.RETRY_WINDOW_EXPIRED, A.CAMPAIGN_CANCELLED}
 )  # fmt: skip
+# The actions that end a campaign, by outcome (campaign_outcomes_total).
+OUTCOMES = {
+    A.CAMPAIGN_COMPLETED: "published",
+    A.RETRY_WINDOW_EXPIRED: "failed",
+    A.CAMPAIGN_CANCELLED: "cancelled",
+}
 # New runs hand events to the outbox; runs recorded before it deliver them themselves.
 WEBHOOK_OUTBOX = "webhook-outbox"
 # The hand-over only involves Temporal: retried until it succeeds.
@@ -114,20 +121,16 @@ class CampaignObserver:
     def _measure(self, payload: CampaignPayload, action: str) -> None:
         meter = workflow.metric_meter()
         failure = payload.failure
-        if action == "campaign_failed" and failure is not None:
+        if action == A.CAMPAIGN_FAILED and failure is not None:
             meter.create_counter("campaign_failures_total", "Campaigns parked in FAILED").add(
                 1, {"step": failure.step.value, "reason": failure.reason.value}
             )
-        elif action == "retry_accepted":
+        elif action == A.RETRY_ACCEPTED:
             meter.create_counter(
                 "campaign_operator_retries_total", "Accepted operator retries"
             ).add(1)
-        elif action in ("campaign_completed", "retry_window_expired", "campaign_cancelled"):
-            outcome = {
-                "campaign_completed": "published",
-                "retry_window_expired": "failed",
-                "campaign_cancelled": "cancelled",
-            }[action]
+        elif action in OUTCOMES:
+            outcome = OUTCOMES[A(action)]
             reason = failure.reason.value if failure and outcome != "published" else ""
             meter.create_counter("campaign_outcomes_total", "Campaigns ended, by outcome").add(
                 1, {"outcome": outcome, "reason": reason}

@@ -31,7 +31,7 @@ from campaign_cli.rendering import (
     print_start,
     print_status,
 )
-from contracts import CampaignState, Channel, FailureReason
+from contracts import CampaignState, Channel, FailureReason, LogAction
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -306,7 +306,7 @@ def retry(
             print_retry(answer, as_json and not wait)
             wid = workflow_id_from_ref(campaign)
             return answer, (
-                await follow(client, wid, patience=timeout, since_last="retry_accepted")
+                await follow(client, wid, patience=timeout, since_last=LogAction.RETRY_ACCEPTED)
                 if wait
                 else None
             )

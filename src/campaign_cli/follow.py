@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from campaign_cli.console import err_console, out
 from campaign_cli.rendering import entry_line
-from contracts import CampaignState
+from contracts import CampaignState, LogAction
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 async def follow(
-    client: Client, workflow_id: str, *, patience: float, since_last: str | None = None
+    client: Client, workflow_id: str, *, patience: float, since_last: LogAction | None = None
 ) -> CampaignPayload:
     """Print log entries as they appear, until the campaign closes or parks in FAILED. With
     `since_last`, begin at the last entry with that action (after a retry: what followed it).

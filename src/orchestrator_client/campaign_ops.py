@@ -46,6 +46,7 @@ from contracts import (
     CampaignPayload,
     CampaignState,
     FailureReason,
+    LogAction,
     Refusal,
     RetryAccepted,
     RetryRequest,
@@ -649,9 +650,9 @@ async def _read_answers(
                 for entry in payload.execution_log:
                     if entry.at < since or entry.details.get("requested_by") != requested_by:
                         continue
-                    if entry.action == "retry_accepted":
+                    if entry.action == LogAction.RETRY_ACCEPTED:
                         return _ACCEPTED
-                    if entry.action == "retry_refused":
+                    if entry.action == LogAction.RETRY_REFUSED:
                         return str(entry.details.get("refusal") or entry.details.get("why"))
                 if loop.time() > deadline:
                     return None

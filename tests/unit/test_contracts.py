@@ -19,6 +19,7 @@ from contracts import (
     CampaignState,
     Channel,
     FailureReason,
+    LogAction,
     QualityCheck,
     QualityReport,
     QualityVerdict,
@@ -196,11 +197,11 @@ def new_payload(**overrides: Any) -> CampaignPayload:
 
 def test_add_trace_numbers_entries_and_records_state() -> None:
     p = new_payload()
-    first = p.add_trace("orchestrator", "campaign_created", at=T0)
+    first = p.add_trace("orchestrator", LogAction.CAMPAIGN_CREATED, at=T0)
     p.state = CampaignState.RADAR_SCAN
-    second = p.add_trace("orchestrator", "step_started", {"service": "radar"}, at=T0)
+    second = p.add_trace("orchestrator", LogAction.STEP_STARTED, {"service": "radar"}, at=T0)
     p.state = CampaignState.STRATEGY_GEN
-    third = p.add_trace("radar", "step_completed", at=T0 + timedelta(seconds=3))
+    third = p.add_trace("radar", LogAction.STEP_COMPLETED, at=T0 + timedelta(seconds=3))
 
     assert [e.seq for e in p.execution_log] == [1, 2, 3]
     assert (first.seq, second.seq, third.seq) == (1, 2, 3)
@@ -269,7 +270,7 @@ def test_no_retries_at_all() -> None:
 
 def test_payload_json_round_trip_keeps_the_log() -> None:
     p = new_payload()
-    p.add_trace("orchestrator", "campaign_created", {"n": 1, "list": [1, "a"]}, at=T0)
+    p.add_trace("orchestrator", LogAction.CAMPAIGN_CREATED, {"n": 1, "list": [1, "a"]}, at=T0)
     p.mark_failed(FailureReason.TIMEOUT, "slow", step=CampaignState.RADAR_SCAN, at=T0)
     again = CampaignPayload.model_validate_json(p.model_dump_json())
     assert again == p

@@ -27,6 +27,7 @@ from contracts import (
     CampaignState,
     Channel,
     FailureReason,
+    LogAction,
     PublishedItem,
     PublishReceipt,
     Refusal,
@@ -89,7 +90,7 @@ def _payload(**kw: object) -> CampaignPayload:
     payload = CampaignPayload(
         campaign_id=uuid.uuid4(), execution_id=uuid.uuid4(), brief=brief, **kw
     )
-    payload.add_trace("orchestrator", "campaign_created", {"execution_id": "x"}, at=NOW)
+    payload.add_trace("orchestrator", LogAction.CAMPAIGN_CREATED, {"execution_id": "x"}, at=NOW)
     return payload
 
 
@@ -98,7 +99,9 @@ def test_current_details_of_a_failed_campaign_say_why_and_how_to_retry():
     p.mark_failed(
         FailureReason.QUALITY_GATE_FAILED, "gate closed", step=CampaignState.QUALITY_AUDIT, at=NOW
     )
-    p.add_trace("orchestrator", "campaign_failed", {"reason": "QUALITY_GATE_FAILED"}, at=NOW)
+    p.add_trace(
+        "orchestrator", LogAction.CAMPAIGN_FAILED, {"reason": "QUALITY_GATE_FAILED"}, at=NOW
+    )
     text = current_details(p)
     assert "`FAILED`" in text and "QUALITY_GATE_FAILED" in text and "gate closed" in text
     assert f"campaign retry {p.campaign_id}" in text
