@@ -1,21 +1,16 @@
 """A TLS-terminating gRPC proxy (nginx, grpc_pass) in front of the dev server, which has no TLS
-of its own, with certificates generated on the spot: a CA, a server certificate for 127.0.0.1 and
+of its own, with certificates from trustme: a CA, a server certificate for 127.0.0.1 and
 localhost, a client certificate from the CA (mTLS) and one from a stranger CA."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+import trustme
 
 from devstack.processes import ManagedProcess, port_open
 
@@ -43,86 +38,15 @@ class Pki:
     stranger_key: Path
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    path.chmod(0o600)
-
-
-def _ca(cn: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(cn))
-        .issuer_name(_name(cn))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True,
-                content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    return cert, key
-
-
-def _leaf(
-    cn: str,
-    issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
-    usage: x509.ObjectIdentifier,
-    sans: list[x509.GeneralName] | None = None,
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    ca_cert, ca_key = issuer
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(cn))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-    )
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(ca_key, hashes.SHA256()), key
+def _write(cert: trustme.LeafCert, cert_path: Path, key_path: Path) -> None:
+    cert.cert_chain_pems[0].write_to_path(cert_path)
+    cert.private_key_pem.write_to_path(key_path)
+    key_path.chmod(0o600)
 
 
 def make_pki(directory: Path) -> Pki:
     directory.mkdir(parents=True, exist_ok=True)
-    ca = _ca("campaign-orchestrator test CA")
-    server = _leaf(
-        "localhost",
-        ca,
-        ExtendedKeyUsageOID.SERVER_AUTH,
-        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
-    )
-    client = _leaf("campaign-worker", ca, ExtendedKeyUsageOID.CLIENT_AUTH)
-    stranger = _leaf("intruder", _ca("some other CA"), ExtendedKeyUsageOID.CLIENT_AUTH)
+    ca = trustme.CA()
     pki = Pki(
         ca=directory / "ca.pem",
         server_cert=directory / "server.pem",
@@ -132,15 +56,11 @@ def make_pki(directory: Path) -> Pki:
         stranger_cert=directory / "stranger.pem",
         stranger_key=directory / "stranger.key",
     )
-    pem = serialization.Encoding.PEM
-    pki.ca.write_bytes(ca[0].public_bytes(pem))
-    for (cert, key), cert_path, key_path in (
-        (server, pki.server_cert, pki.server_key),
-        (client, pki.client_cert, pki.client_key),
-        (stranger, pki.stranger_cert, pki.stranger_key),
-    ):
-        cert_path.write_bytes(cert.public_bytes(pem))
-        _write_key(key, key_path)
+    ca.cert_pem.write_to_path(pki.ca)
+    _write(ca.issue_cert("127.0.0.1", "localhost"), pki.server_cert, pki.server_key)
+    # trustme's leaf certificates are for servers and clients alike (both extended key usages).
+    _write(ca.issue_cert("campaign-worker"), pki.client_cert, pki.client_key)
+    _write(trustme.CA().issue_cert("intruder"), pki.stranger_cert, pki.stranger_key)
     return pki
 
 
