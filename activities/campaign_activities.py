@@ -1,14 +1,15 @@
 """One Temporal activity per step; each makes one HTTP call to its service.
 
-All activities live on one class that holds the shared `httpx.AsyncClient` and the per-service
-base URLs. The activity names (`radar_scan`, ...) are what the workflow schedules.
+The step activities are made from the table of steps (contracts.STEPS): one per row, named by
+its `activity` (what the workflow schedules), calling its endpoint with its models. They share
+one ServiceClient, which holds the shared `httpx.AsyncClient` and the per-service base URLs.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -21,25 +22,17 @@ from contracts import (
     ENDPOINTS,
     IDEMPOTENCY_HEADER,
     PUBLICATION_LOOKUP_PATH,
-    AuditRequest,
-    ContentRequest,
+    STEPS,
+    CampaignState,
     FailureReason,
-    LearningSummary,
-    LearnRequest,
-    ProducedContent,
     PublicationLookup,
     PublicationRecord,
     PublishReceipt,
-    PublishRequest,
-    QualityReport,
-    RadarScanRequest,
     ServiceName,
+    Step,
     StepCall,
-    StrategyBrief,
-    StrategyRequest,
-    TrendReport,
 )
-from contracts.base import describe_errors
+from contracts.base import Artifact, describe_errors
 from contracts.events import TransitionEvent
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
@@ -154,35 +147,17 @@ class ServiceClient:
 
 
 class CampaignActivities:
-    """The six step activities. Register the bound methods of one instance on a worker."""
+    """One activity per step of contracts.STEPS, each the HTTP call its row describes, plus the
+    publisher lookup and the webhook delivery. Register `all()` on a worker."""
 
     def __init__(self, services: ServiceClient, webhook: WebhookNotifier | None = None) -> None:
         self._services = services
         self._webhook = webhook
+        self._steps = {step.state: _step_activity(services, step) for step in STEPS}
 
-    @activity.defn(name="radar_scan")
-    async def radar_scan(self, call: StepCall[RadarScanRequest]) -> TrendReport:
-        return await self._services.call(ServiceName.RADAR, call, TrendReport)
-
-    @activity.defn(name="generate_strategy")
-    async def generate_strategy(self, call: StepCall[StrategyRequest]) -> StrategyBrief:
-        return await self._services.call(ServiceName.STRATEGY, call, StrategyBrief)
-
-    @activity.defn(name="produce_content")
-    async def produce_content(self, call: StepCall[ContentRequest]) -> ProducedContent:
-        return await self._services.call(ServiceName.CONTENT, call, ProducedContent)
-
-    @activity.defn(name="audit_quality")
-    async def audit_quality(self, call: StepCall[AuditRequest]) -> QualityReport:
-        return await self._services.call(ServiceName.QUALITY, call, QualityReport)
-
-    @activity.defn(name="publish_campaign")
-    async def publish_campaign(self, call: StepCall[PublishRequest]) -> PublishReceipt:
-        return await self._services.call(ServiceName.PUBLISHER, call, PublishReceipt)
-
-    @activity.defn(name="learn_from_campaign")
-    async def learn_from_campaign(self, call: StepCall[LearnRequest]) -> LearningSummary:
-        return await self._services.call(ServiceName.LEARNING, call, LearningSummary)
+    def step(self, state: CampaignState) -> Callable[[StepCall[Any]], Awaitable[Artifact]]:
+        """The activity of the step `state` (its type name is the row's `activity`)."""
+        return self._steps[state]
 
     @activity.defn(name=FIND_PUBLICATION)
     async def find_publication(self, lookup: PublicationLookup) -> PublicationRecord:
@@ -200,14 +175,24 @@ class CampaignActivities:
             return
         await self._webhook.deliver(event)
 
-    def all(self) -> list[object]:
-        return [
-            self.radar_scan,
-            self.generate_strategy,
-            self.produce_content,
-            self.audit_quality,
-            self.publish_campaign,
-            self.learn_from_campaign,
-            self.find_publication,
-            self.notify_transition,
-        ]
+    def all(self) -> list[Callable[..., Any]]:
+        return [*self._steps.values(), self.find_publication, self.notify_transition]
+
+
+def _step_activity(
+    services: ServiceClient, step: Step[Any, Any]
+) -> Callable[[StepCall[Any]], Awaitable[Artifact]]:
+    """The activity `step.activity`: POST the request to the step's service, return its answer.
+    Its type hints are the row's models, from which the SDK decodes the input."""
+
+    async def call_service(call: StepCall[Any]) -> Artifact:
+        result: Artifact = await services.call(step.service, call, step.response_model)
+        return result
+
+    generic_call: Any = StepCall  # parametrized at run time by the row's request model
+    call_service.__annotations__ = {
+        "call": generic_call[step.request_model],
+        "return": step.response_model,
+    }
+    call_service.__name__ = call_service.__qualname__ = step.activity
+    return activity.defn(name=step.activity)(call_service)

@@ -15,8 +15,13 @@ from uuid import UUID
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities import CampaignActivities
     from contracts import (
+        CONTENT_PROD_STEP,
+        LEARN_STEP,
+        PUBLISH_STEP,
+        QUALITY_AUDIT_STEP,
+        RADAR_SCAN_STEP,
+        STRATEGY_GEN_STEP,
         AuditRequest,
         CampaignInput,
         CampaignState,
@@ -92,49 +97,55 @@ class FloorWorkflow:
     @workflow.run
     async def run(self, c: CampaignInput) -> str:
         eid = c.execution_id or workflow.uuid4()
-        trend: TrendReport = await workflow.execute_activity_method(
-            CampaignActivities.radar_scan,
+        trend: TrendReport = await workflow.execute_activity(
+            RADAR_SCAN_STEP.activity,
             StepCall(idempotency_key=step_key(c, eid, S.RADAR_SCAN), request=radar_request(c)),
             start_to_close_timeout=STEP_TIMEOUT,
+            result_type=RADAR_SCAN_STEP.response_model,
         )
-        strategy: StrategyBrief = await workflow.execute_activity_method(
-            CampaignActivities.generate_strategy,
+        strategy: StrategyBrief = await workflow.execute_activity(
+            STRATEGY_GEN_STEP.activity,
             StepCall(
                 idempotency_key=step_key(c, eid, S.STRATEGY_GEN),
                 request=strategy_request(c, trend),
             ),
             start_to_close_timeout=STEP_TIMEOUT,
+            result_type=STRATEGY_GEN_STEP.response_model,
         )
-        content: ProducedContent = await workflow.execute_activity_method(
-            CampaignActivities.produce_content,
+        content: ProducedContent = await workflow.execute_activity(
+            CONTENT_PROD_STEP.activity,
             StepCall(
                 idempotency_key=step_key(c, eid, S.CONTENT_PROD),
                 request=content_request(c, strategy),
             ),
             start_to_close_timeout=STEP_TIMEOUT,
+            result_type=CONTENT_PROD_STEP.response_model,
         )
-        quality: QualityReport = await workflow.execute_activity_method(
-            CampaignActivities.audit_quality,
+        quality: QualityReport = await workflow.execute_activity(
+            QUALITY_AUDIT_STEP.activity,
             StepCall(
                 idempotency_key=step_key(c, eid, S.QUALITY_AUDIT),
                 request=audit_request(c, strategy, content),
             ),
             start_to_close_timeout=STEP_TIMEOUT,
+            result_type=QUALITY_AUDIT_STEP.response_model,
         )
-        receipt: PublishReceipt = await workflow.execute_activity_method(
-            CampaignActivities.publish_campaign,
+        receipt: PublishReceipt = await workflow.execute_activity(
+            PUBLISH_STEP.activity,
             StepCall(
                 idempotency_key=step_key(c, eid, S.PUBLISH),
                 request=publish_request(c, content, quality),
             ),
             start_to_close_timeout=STEP_TIMEOUT,
+            result_type=PUBLISH_STEP.response_model,
         )
-        summary: LearningSummary = await workflow.execute_activity_method(
-            CampaignActivities.learn_from_campaign,
+        summary: LearningSummary = await workflow.execute_activity(
+            LEARN_STEP.activity,
             StepCall(
                 idempotency_key=step_key(c, eid, S.LEARN),
                 request=learn_request(c, receipt, quality),
             ),
             start_to_close_timeout=STEP_TIMEOUT,
+            result_type=LEARN_STEP.response_model,
         )
         return str(summary.artifact_id)

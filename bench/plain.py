@@ -17,16 +17,15 @@ from bench.floor import (
     strategy_request,
 )
 from contracts import (
+    CONTENT_PROD_STEP,
+    LEARN_STEP,
+    PUBLISH_STEP,
+    QUALITY_AUDIT_STEP,
+    RADAR_SCAN_STEP,
+    STRATEGY_GEN_STEP,
     CampaignInput,
     CampaignState,
-    LearningSummary,
-    ProducedContent,
-    PublishReceipt,
-    QualityReport,
-    ServiceName,
     StepCall,
-    StrategyBrief,
-    TrendReport,
 )
 
 S = CampaignState
@@ -50,45 +49,45 @@ async def six_calls(services: ServiceClient, c: CampaignInput) -> str:
     """What FloorWorkflow does, minus Temporal: same requests, same keys, same parsing."""
     eid = c.execution_id or uuid4()
     trend = await services.call(
-        ServiceName.RADAR,
+        RADAR_SCAN_STEP.service,
         StepCall(idempotency_key=step_key(c, eid, S.RADAR_SCAN), request=radar_request(c)),
-        TrendReport,
+        RADAR_SCAN_STEP.response_model,
     )
     strategy = await services.call(
-        ServiceName.STRATEGY,
+        STRATEGY_GEN_STEP.service,
         StepCall(
             idempotency_key=step_key(c, eid, S.STRATEGY_GEN), request=strategy_request(c, trend)
         ),
-        StrategyBrief,
+        STRATEGY_GEN_STEP.response_model,
     )
     content = await services.call(
-        ServiceName.CONTENT,
+        CONTENT_PROD_STEP.service,
         StepCall(
             idempotency_key=step_key(c, eid, S.CONTENT_PROD), request=content_request(c, strategy)
         ),
-        ProducedContent,
+        CONTENT_PROD_STEP.response_model,
     )
     quality = await services.call(
-        ServiceName.QUALITY,
+        QUALITY_AUDIT_STEP.service,
         StepCall(
             idempotency_key=step_key(c, eid, S.QUALITY_AUDIT),
             request=audit_request(c, strategy, content),
         ),
-        QualityReport,
+        QUALITY_AUDIT_STEP.response_model,
     )
     receipt = await services.call(
-        ServiceName.PUBLISHER,
+        PUBLISH_STEP.service,
         StepCall(
             idempotency_key=step_key(c, eid, S.PUBLISH),
             request=publish_request(c, content, quality),
         ),
-        PublishReceipt,
+        PUBLISH_STEP.response_model,
     )
     summary = await services.call(
-        ServiceName.LEARNING,
+        LEARN_STEP.service,
         StepCall(
             idempotency_key=step_key(c, eid, S.LEARN), request=learn_request(c, receipt, quality)
         ),
-        LearningSummary,
+        LEARN_STEP.response_model,
     )
     return str(summary.artifact_id)

@@ -20,17 +20,6 @@ class CampaignState(StrEnum):
     CANCELLED = "CANCELLED"
 
 
-# The happy path, in order. LEARN is the successful terminal state.
-PIPELINE: tuple[CampaignState, ...] = (
-    CampaignState.RADAR_SCAN,
-    CampaignState.STRATEGY_GEN,
-    CampaignState.CONTENT_PROD,
-    CampaignState.QUALITY_AUDIT,
-    CampaignState.PUBLISH,
-    CampaignState.LEARN,
-)
-
-
 class QualityVerdict(StrEnum):
     PASS = "PASS"
     FAIL = "FAIL"

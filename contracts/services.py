@@ -1,4 +1,5 @@
-"""The HTTP contract between the orchestrator and the six downstream services.
+"""The HTTP contract between the orchestrator and the six downstream services, and the one
+table of the steps (STEPS) that call them.
 
 Each service exposes one endpoint: `POST <base_url><path>` with a JSON body of the request model,
 answering 200 with a JSON body of the response model. Every call carries an `Idempotency-Key`
@@ -18,9 +19,10 @@ orchestrator understands:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from contracts.artifacts import (
     LearningSummary,
@@ -30,7 +32,7 @@ from contracts.artifacts import (
     StrategyBrief,
     TrendReport,
 )
-from contracts.base import Contract
+from contracts.base import Artifact, Contract
 from contracts.brief import CampaignBrief
 from contracts.enums import CampaignState, ServiceName
 
@@ -82,75 +84,68 @@ class LearnRequest(ServiceRequest):
     quality_report: QualityReport
 
 
-@dataclass(frozen=True)
-class ServiceEndpoint:
-    """Where one step's service lives and what it exchanges."""
+RequestT = TypeVar("RequestT", bound=ServiceRequest)
+ResponseT = TypeVar("ResponseT", bound=Artifact)
 
-    service: ServiceName
+
+@dataclass(frozen=True)
+class Step(Generic[RequestT, ResponseT]):
+    """One step of the graph: its state, the service it calls and how. The table below (STEPS)
+    is the one list of steps: the activities (activities/campaign_activities.py), the metric
+    labels, the reference services' routes and the graph's order (PIPELINE) come from it; the
+    worker's settings hold a URL and a token per ServiceName (orchestrator_connection/settings.py).
+    A new step is a row, its models, its state and service names, and its block in the graph."""
+
     state: CampaignState
-    path: str
-    request_model: type[BaseModel]
-    response_model: type[BaseModel]
+    service: ServiceName
+    activity: str  # the activity type the workflow schedules
+    path: str  # POST <the service's base URL><path>
+    request_model: type[RequestT]
+    response_model: type[ResponseT]
     summary: str
 
 
-ENDPOINTS: dict[ServiceName, ServiceEndpoint] = {
-    e.service: e
-    for e in (
-        ServiceEndpoint(
-            ServiceName.RADAR,
-            CampaignState.RADAR_SCAN,
-            "/v1/radar/scans",
-            RadarScanRequest,
-            TrendReport,
-            "Scan market trends relevant to the brief.",
-        ),
-        ServiceEndpoint(
-            ServiceName.STRATEGY,
-            CampaignState.STRATEGY_GEN,
-            "/v1/strategy/briefs",
-            StrategyRequest,
-            StrategyBrief,
-            "Turn the brief and trends into a strategy with constraints and guardrails.",
-        ),
-        ServiceEndpoint(
-            ServiceName.CONTENT,
-            CampaignState.CONTENT_PROD,
-            "/v1/content/productions",
-            ContentRequest,
-            ProducedContent,
-            "Produce one content piece per channel (or revise it after a failed audit).",
-        ),
-        ServiceEndpoint(
-            ServiceName.QUALITY,
-            CampaignState.QUALITY_AUDIT,
-            "/v1/quality/audits",
-            AuditRequest,
-            QualityReport,
-            "Audit the content against the strategy's guardrails and compliance rules.",
-        ),
-        ServiceEndpoint(
-            ServiceName.PUBLISHER,
-            CampaignState.PUBLISH,
-            "/v1/publisher/publications",
-            PublishRequest,
-            PublishReceipt,
-            "Publish the audited content. The side effect that must never happen twice.",
-        ),
-        ServiceEndpoint(
-            ServiceName.LEARNING,
-            CampaignState.LEARN,
-            "/v1/learning/summaries",
-            LearnRequest,
-            LearningSummary,
-            "Record the campaign's outcome and learn from it.",
-        ),
-    )
-}
+RADAR_SCAN_STEP = Step(
+    CampaignState.RADAR_SCAN, ServiceName.RADAR, "radar_scan", "/v1/radar/scans",
+    RadarScanRequest, TrendReport,
+    "Scan market trends relevant to the brief.",
+)  # fmt: skip
+STRATEGY_GEN_STEP = Step(
+    CampaignState.STRATEGY_GEN, ServiceName.STRATEGY, "generate_strategy", "/v1/strategy/briefs",
+    StrategyRequest, StrategyBrief,
+    "Turn the brief and trends into a strategy with constraints and guardrails.",
+)  # fmt: skip
+CONTENT_PROD_STEP = Step(
+    CampaignState.CONTENT_PROD, ServiceName.CONTENT, "produce_content", "/v1/content/productions",
+    ContentRequest, ProducedContent,
+    "Produce one content piece per channel (or revise it after a failed audit).",
+)  # fmt: skip
+QUALITY_AUDIT_STEP = Step(
+    CampaignState.QUALITY_AUDIT, ServiceName.QUALITY, "audit_quality", "/v1/quality/audits",
+    AuditRequest, QualityReport,
+    "Audit the content against the strategy's guardrails and compliance rules.",
+)  # fmt: skip
+PUBLISH_STEP = Step(
+    CampaignState.PUBLISH, ServiceName.PUBLISHER, "publish_campaign", "/v1/publisher/publications",
+    PublishRequest, PublishReceipt,
+    "Publish the audited content. The side effect that must never happen twice.",
+)  # fmt: skip
+LEARN_STEP = Step(
+    CampaignState.LEARN, ServiceName.LEARNING, "learn_from_campaign", "/v1/learning/summaries",
+    LearnRequest, LearningSummary,
+    "Record the campaign's outcome and learn from it.",
+)  # fmt: skip
 
-SERVICE_FOR_STATE: dict[CampaignState, ServiceName] = {
-    e.state: e.service for e in ENDPOINTS.values()
-}
+# The steps in the graph's order: the happy path, LEARN its successful end.
+STEPS: tuple[Step[Any, Any], ...] = (
+    RADAR_SCAN_STEP, STRATEGY_GEN_STEP, CONTENT_PROD_STEP, QUALITY_AUDIT_STEP, PUBLISH_STEP,
+    LEARN_STEP,
+)  # fmt: skip
+PIPELINE: tuple[CampaignState, ...] = tuple(step.state for step in STEPS)
+STEP_FOR_STATE: dict[CampaignState, Step[Any, Any]] = {step.state: step for step in STEPS}
+ENDPOINTS: dict[ServiceName, Step[Any, Any]] = {step.service: step for step in STEPS}
+SERVICE_FOR_STATE: dict[CampaignState, ServiceName] = {step.state: step.service for step in STEPS}
+assert set(ENDPOINTS) == set(ServiceName), "one step per service"
 
 
 class PublicationLookup(Contract):

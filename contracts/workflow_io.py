@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from contracts.artifacts import PublishReceipt
 from contracts.base import Contract
 from contracts.brief import CampaignBrief
-from contracts.enums import PIPELINE, CampaignState, FailureReason
+from contracts.enums import CampaignState, FailureReason
 from contracts.payload import CampaignPayload, FailureDetails
+from contracts.services import PIPELINE
 
 
 class StepRetrySettings(Contract):

@@ -14,7 +14,7 @@ campaign that was published ends at once as ALREADY_PUBLISHED, with the first re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -34,14 +34,19 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from activities import CampaignActivities
     from contracts import (
+        CONTENT_PROD_STEP,
+        LEARN_STEP,
         PAYLOAD_QUERY,
         PIPELINE,
+        PUBLISH_STEP,
+        QUALITY_AUDIT_STEP,
+        RADAR_SCAN_STEP,
         RETRY_SIGNAL,
         RETRY_UPDATE,
-        SERVICE_FOR_STATE,
         START_SIGNAL,
         START_UPDATE,
         STATE_QUERY,
+        STRATEGY_GEN_STEP,
         WORKFLOW_TYPE,
         AuditRequest,
         CampaignBrief,
@@ -64,12 +69,14 @@ with workflow.unsafe.imports_passed_through():
         RetryRequest,
         StartAccepted,
         StartRequest,
+        Step,
         StepCall,
         StepRetrySettings,
         StrategyRequest,
         workflow_id_for,
     )
     from contracts.base import Artifact, describe_errors
+    from contracts.services import ServiceRequest
     from workflows import search_attributes as sa
     from workflows.current_details import current_details
     from workflows.observer import CampaignObserver
@@ -92,6 +99,7 @@ GUARANTEES = "workflow-guarantees"
 LOOKUP_TIMEOUT = timedelta(seconds=10)
 LOGGED_REFUSALS = 5  # refused `retry` signals logged one by one per failure; then only counted
 ResultT = TypeVar("ResultT", bound=Artifact)  # what a step returns
+RequestT = TypeVar("RequestT", bound=ServiceRequest)  # what a step sends
 
 
 class StepFailed(Exception):
@@ -213,25 +221,22 @@ class CampaignWorkflow:
 
     async def _walk_graph(self) -> None:
         p = self._payload
-        if self._due(S.RADAR_SCAN):
+        if self._due(RADAR_SCAN_STEP):
             p.trend_report = await self._step(
-                S.RADAR_SCAN,
-                CampaignActivities.radar_scan,
+                RADAR_SCAN_STEP,
                 RadarScanRequest(campaign_id=p.campaign_id, brief=p.brief),
             )
-        if self._due(S.STRATEGY_GEN):
+        if self._due(STRATEGY_GEN_STEP):
             p.strategy = await self._step(
-                S.STRATEGY_GEN,
-                CampaignActivities.generate_strategy,
+                STRATEGY_GEN_STEP,
                 StrategyRequest(
                     campaign_id=p.campaign_id, brief=p.brief, trend_report=_have(p.trend_report)
                 ),
             )
-        if self._due(S.CONTENT_PROD):
+        if self._due(CONTENT_PROD_STEP):
             # After a closed gate, the next revision is produced against the audit's findings.
             p.content = await self._step(
-                S.CONTENT_PROD,
-                CampaignActivities.produce_content,
+                CONTENT_PROD_STEP,
                 ContentRequest(
                     campaign_id=p.campaign_id,
                     brief=p.brief,
@@ -240,10 +245,9 @@ class CampaignWorkflow:
                     feedback=p.quality_report if p.content else None,
                 ),
             )
-        if self._due(S.QUALITY_AUDIT):
+        if self._due(QUALITY_AUDIT_STEP):
             p.quality_report = await self._step(
-                S.QUALITY_AUDIT,
-                CampaignActivities.audit_quality,
+                QUALITY_AUDIT_STEP,
                 AuditRequest(
                     campaign_id=p.campaign_id,
                     brief=p.brief,
@@ -252,10 +256,9 @@ class CampaignWorkflow:
                 ),
             )
             self._quality_gate()
-        if self._due(S.PUBLISH):
+        if self._due(PUBLISH_STEP):
             p.publish_receipt = await self._step(
-                S.PUBLISH,
-                CampaignActivities.publish_campaign,
+                PUBLISH_STEP,
                 PublishRequest(
                     campaign_id=p.campaign_id,
                     campaign_name=p.brief.name,
@@ -263,10 +266,9 @@ class CampaignWorkflow:
                     quality_report_id=_have(p.quality_report).artifact_id,
                 ),
             )
-        if self._due(S.LEARN):
+        if self._due(LEARN_STEP):
             p.learning_summary = await self._step(
-                S.LEARN,
-                CampaignActivities.learn_from_campaign,
+                LEARN_STEP,
                 LearnRequest(
                     campaign_id=p.campaign_id,
                     brief=p.brief,
@@ -581,29 +583,24 @@ class CampaignWorkflow:
         )
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried}))
 
-    def _due(self, state: CampaignState) -> bool:
-        return PIPELINE.index(state) >= PIPELINE.index(self._resume_at)
+    def _due(self, step: Step[Any, Any]) -> bool:
+        return PIPELINE.index(step.state) >= PIPELINE.index(self._resume_at)
 
-    async def _step(
-        self,
-        state: CampaignState,
-        activity: Callable[[Any, Any], Awaitable[ResultT]],
-        request: BaseModel,
-    ) -> ResultT:
-        """Enter `state` and run its activity under the step's retry policy."""
+    async def _step(self, step: Step[RequestT, ResultT], request: RequestT) -> ResultT:
+        """Enter the step's state and run its activity under the step's retry policy."""
         p = self._payload
+        state = step.state
         self._resume_at = state
         p.state = state
-        self._trace(A.STEP_STARTED, {"service": SERVICE_FOR_STATE[state].value})
+        self._trace(A.STEP_STARTED, {"service": step.service.value})
         self._publish_search_attributes()
         policy = self._input.retry_settings_for(state)
-        call: StepCall[BaseModel] = StepCall(
+        call: StepCall[RequestT] = StepCall(
             idempotency_key=self._idempotency_key(state), request=request
         )
         try:
             result = await self._run_activity(
-                state,
-                activity,
+                step,
                 call,
                 start_to_close_timeout=policy.start_to_close_timeout,
                 retry_policy=RetryPolicy(
@@ -615,7 +612,7 @@ class CampaignWorkflow:
                         r.value for r in FailureReason if not r.retryable_by_temporal
                     ],
                 ),
-                summary=f"{state}: {SERVICE_FOR_STATE[state]} for {p.brief.name}"[:200],
+                summary=f"{state}: {step.service} for {p.brief.name}"[:200],
             )
         except ActivityError as err:
             if is_cancelled_exception(err):
@@ -625,21 +622,25 @@ class CampaignWorkflow:
             raise StepFailed(reason, state, message, resume_at=state, receipt=receipt) from err
         self._trace(
             A.STEP_COMPLETED,
-            {"service": SERVICE_FOR_STATE[state].value, "artifact_id": str(result.artifact_id)},
+            {"service": step.service.value, "artifact_id": str(result.artifact_id)},
         )
         return result
 
     async def _run_activity(
-        self, state: CampaignState, activity: Callable[[Any, Any], Awaitable[ResultT]],
-        call: StepCall[BaseModel], **options: Any,
-    ) -> ResultT:  # fmt: skip
+        self, step: Step[RequestT, ResultT], call: StepCall[RequestT], **options: Any
+    ) -> ResultT:
         """The step's activity. A cancel during PUBLISH does not abandon the call: the workflow
         waits for its outcome, logs whether the publication happened, then ends cancelled."""
-        if state is not S.PUBLISH or not self._guarded():
-            return await workflow.execute_activity_method(activity, call, **options)
-        publishing = asyncio.ensure_future(
-            workflow.execute_activity_method(activity, call, **options)
-        )
+
+        async def run() -> ResultT:
+            result: ResultT = await workflow.execute_activity(
+                step.activity, call, result_type=step.response_model, **options
+            )
+            return result
+
+        if step.state is not S.PUBLISH or not self._guarded():
+            return await run()
+        publishing = asyncio.ensure_future(run())
         try:
             return await asyncio.shield(publishing)
         except asyncio.CancelledError:
@@ -649,11 +650,12 @@ class CampaignWorkflow:
             except ActivityError as err:
                 self._trace(A.PUBLICATION_OUTCOME, {"published": False, "error": str(err.cause)})
             else:
-                self._payload.publish_receipt = receipt
-                self._trace(
-                    A.PUBLICATION_OUTCOME,
-                    {"published": True, "publication_id": receipt.publication_id},
-                )
+                if isinstance(receipt, PublishReceipt):  # PUBLISH's answer: always one
+                    self._payload.publish_receipt = receipt
+                    self._trace(
+                        A.PUBLICATION_OUTCOME,
+                        {"published": True, "publication_id": receipt.publication_id},
+                    )
             raise
 
     def _idempotency_key(self, state: CampaignState) -> str:

@@ -32,18 +32,6 @@ COMPOSE = ROOT / "docker-compose.temporal.yml"
 # Meanings of fields that carry no `description=`.
 NOTES: dict[str, str] = {
     "CAMPAIGN_TASK_QUEUE": "Task queue the worker polls and the CLI and gateway start on.",
-    "CAMPAIGN_RADAR_URL": "Base URL of the radar (trend scan) service.",
-    "CAMPAIGN_STRATEGY_URL": "Base URL of the strategy service.",
-    "CAMPAIGN_CONTENT_URL": "Base URL of the content service.",
-    "CAMPAIGN_QUALITY_URL": "Base URL of the quality (audit) service.",
-    "CAMPAIGN_PUBLISHER_URL": "Base URL of the publisher service.",
-    "CAMPAIGN_LEARNING_URL": "Base URL of the learning service.",
-    "CAMPAIGN_RADAR_TOKEN": "Bearer token sent to the radar service (secret).",
-    "CAMPAIGN_STRATEGY_TOKEN": "Bearer token sent to the strategy service (secret).",
-    "CAMPAIGN_CONTENT_TOKEN": "Bearer token sent to the content service (secret).",
-    "CAMPAIGN_QUALITY_TOKEN": "Bearer token sent to the quality service (secret).",
-    "CAMPAIGN_PUBLISHER_TOKEN": "Bearer token sent to the publisher service (secret).",
-    "CAMPAIGN_LEARNING_TOKEN": "Bearer token sent to the learning service (secret).",
     "CAMPAIGN_HTTP_TIMEOUT_SECONDS": "Timeout of one downstream HTTP call.",
     "CAMPAIGN_HTTP_CONNECT_TIMEOUT_SECONDS": "Connect timeout of one downstream HTTP call.",
     "CAMPAIGN_HTTP_MAX_CONNECTIONS": "Connection pool size of the shared HTTP client.",

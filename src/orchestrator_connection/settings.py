@@ -17,9 +17,16 @@ The Temporal connection is not here: it comes from Temporal's own envconfig
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import DEFAULT_TASK_QUEUE, ServiceName
@@ -68,23 +75,39 @@ class ClientSettings(BaseSettings):
     )
 
 
-class Settings(ClientSettings):
-    """The worker's settings: the clients' and its own. The worker validates them all."""
+def _service_fields() -> dict[str, Any]:
+    """CAMPAIGN_<SERVICE>_URL and CAMPAIGN_<SERVICE>_TOKEN for every downstream service (one
+    step each, contracts.STEPS): all URLs default to the reference services."""
+    urls = {
+        f"{s.value}_url": (
+            AnyHttpUrl,
+            Field(
+                default=AnyHttpUrl(DEFAULT_SERVICES_URL),
+                description=f"Base URL of the {s.value} service.",
+            ),
+        )
+        for s in ServiceName
+    }
+    tokens = {
+        f"{s.value}_token": (
+            SecretStr | None,
+            Field(
+                default=None, description=f"Bearer token sent to the {s.value} service (secret)."
+            ),
+        )
+        for s in ServiceName
+    }
+    return {**urls, **tokens}
 
-    # One base URL per downstream service; all six default to the reference services.
-    radar_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
-    strategy_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
-    content_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
-    quality_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
-    publisher_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
-    learning_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_SERVICES_URL)
-    # Optional bearer token per service (sent as Authorization: Bearer ...).
-    radar_token: SecretStr | None = None
-    strategy_token: SecretStr | None = None
-    content_token: SecretStr | None = None
-    quality_token: SecretStr | None = None
-    publisher_token: SecretStr | None = None
-    learning_token: SecretStr | None = None
+
+if TYPE_CHECKING:  # the fields are read through service_url() and service_token()
+    _WithServices = ClientSettings
+else:
+    _WithServices = create_model("_WithServices", __base__=ClientSettings, **_service_fields())
+
+
+class Settings(_WithServices):
+    """The worker's settings: the clients' and its own. The worker validates them all."""
 
     # The shared httpx client.
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=600)

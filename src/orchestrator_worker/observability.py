@@ -52,7 +52,7 @@ from temporalio.worker import (
     Interceptor,
 )
 
-from contracts import SERVICE_FOR_STATE, CampaignState
+from contracts import STEPS
 from orchestrator_connection.settings import Settings
 
 STEP_DURATION = "campaign_step_duration_seconds"
@@ -61,15 +61,7 @@ STEP_RETRIES = "campaign_step_retries_total"
 STEP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 # Activity type -> the campaign state (step) it implements.
-_ACTIVITY_STEP = {
-    "radar_scan": CampaignState.RADAR_SCAN,
-    "generate_strategy": CampaignState.STRATEGY_GEN,
-    "produce_content": CampaignState.CONTENT_PROD,
-    "audit_quality": CampaignState.QUALITY_AUDIT,
-    "publish_campaign": CampaignState.PUBLISH,
-    "learn_from_campaign": CampaignState.LEARN,
-}
-assert set(_ACTIVITY_STEP.values()) == set(SERVICE_FOR_STATE)
+_ACTIVITY_STEP = {step.activity: step.state for step in STEPS}
 
 
 # ---- the runtime: metrics and the SDK core's logs --------------------------------------------

@@ -38,7 +38,7 @@ from contracts.services import (
     IDEMPOTENCY_HEADER,
     KEY_REUSED_CODE,
     PUBLICATION_LOOKUP_PATH,
-    ServiceEndpoint,
+    Step,
 )
 from reference_services import behaviour
 from reference_services.faults import FaultConfig, FaultController, FaultDecision
@@ -470,7 +470,7 @@ class ReferenceServices:
 
 
 def _service_route(
-    endpoint: ServiceEndpoint, services: ReferenceServices
+    endpoint: Step[Any, Any], services: ReferenceServices
 ) -> Callable[..., Awaitable[Response]]:
     service = endpoint.service
 

@@ -9,14 +9,13 @@ Kept in their own module (imported by the workflow sandbox) with workflow-safe i
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from pydantic import ValidationError
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts import WORKFLOW_TYPE, CampaignInput, CampaignOutcome, CampaignState
-    from workflows.campaign_workflow import CampaignWorkflow
+    from contracts import WORKFLOW_TYPE, CampaignInput, CampaignOutcome, CampaignState, Step
+    from workflows.campaign_workflow import CampaignWorkflow, RequestT, ResultT
 
 PRE_PUBLISH_PAUSE = "pre-publish-pause"
 
@@ -29,10 +28,10 @@ class PatchedPauseBeforePublish(CampaignWorkflow):
     async def run(self, input: CampaignInput | object = None, *extra: object) -> CampaignOutcome:
         return await super().run(input, *extra)
 
-    async def _step(self, state: CampaignState, *args: Any, **kwargs: Any) -> Any:
-        if state is CampaignState.PUBLISH and workflow.patched(PRE_PUBLISH_PAUSE):
+    async def _step(self, step: Step[RequestT, ResultT], request: RequestT) -> ResultT:
+        if step.state is CampaignState.PUBLISH and workflow.patched(PRE_PUBLISH_PAUSE):
             await workflow.sleep(timedelta(seconds=1), summary="pre-publish pause")
-        return await super()._step(state, *args, **kwargs)
+        return await super()._step(step, request)
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
@@ -43,7 +42,7 @@ class UnpatchedPauseBeforePublish(CampaignWorkflow):
     async def run(self, input: CampaignInput | object = None, *extra: object) -> CampaignOutcome:
         return await super().run(input, *extra)
 
-    async def _step(self, state: CampaignState, *args: Any, **kwargs: Any) -> Any:
-        if state is CampaignState.PUBLISH:
+    async def _step(self, step: Step[RequestT, ResultT], request: RequestT) -> ResultT:
+        if step.state is CampaignState.PUBLISH:
             await workflow.sleep(timedelta(seconds=1), summary="pre-publish pause")
-        return await super()._step(state, *args, **kwargs)
+        return await super()._step(step, request)

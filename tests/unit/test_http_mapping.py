@@ -20,7 +20,9 @@ from activities.http_errors import MAX_RETRY_AFTER, redacted, retry_after
 from contracts import (
     ENDPOINTS,
     IDEMPOTENCY_HEADER,
+    STEPS,
     CampaignBrief,
+    CampaignState,
     Channel,
     ContentPiece,
     FailureReason,
@@ -32,6 +34,7 @@ from contracts import (
     QualityVerdict,
     RadarScanRequest,
     ServiceName,
+    Step,
     StepCall,
     StrategyBrief,
     Trend,
@@ -126,7 +129,7 @@ def answer(status: int, content: bytes = b"", headers: dict[str, str] | None = N
 async def radar_error(handler: Handler, **kwargs: Any) -> ApplicationError:
     services, _ = client_for(handler, **kwargs)
     with pytest.raises(ApplicationError) as err:
-        await CampaignActivities(services).radar_scan(radar_call())
+        await CampaignActivities(services).step(CampaignState.RADAR_SCAN)(radar_call())
     return err.value
 
 
@@ -138,7 +141,7 @@ async def test_success_returns_the_model_and_sends_the_contract() -> None:
     services, recorder = client_for(answer(200, body))
     call = radar_call("c1:e1:RADAR_SCAN:r0")
 
-    result = await CampaignActivities(services).radar_scan(call)
+    result = await CampaignActivities(services).step(CampaignState.RADAR_SCAN)(call)
 
     assert isinstance(result, TrendReport)
     assert result == TrendReport.model_validate_json(body)
@@ -155,31 +158,29 @@ async def test_success_returns_the_model_and_sends_the_contract() -> None:
 async def test_activity_runs_in_an_activity_context() -> None:
     services, recorder = client_for(answer(200, trend_body()))
     activities = CampaignActivities(services)
-    result = await ActivityEnvironment().run(activities.radar_scan, radar_call("k-env"))
+    result = await ActivityEnvironment().run(
+        activities.step(CampaignState.RADAR_SCAN), radar_call("k-env")
+    )
     assert isinstance(result, TrendReport)
     assert recorder.requests[0].headers[IDEMPOTENCY_HEADER] == "k-env"
 
     failing, _ = client_for(answer(503, b"down"))
     with pytest.raises(ApplicationError) as err:
-        await ActivityEnvironment().run(CampaignActivities(failing).radar_scan, radar_call())
+        await ActivityEnvironment().run(
+            CampaignActivities(failing).step(CampaignState.RADAR_SCAN), radar_call()
+        )
     assert err.value.type == FailureReason.SERVICE_UNAVAILABLE.value
 
 
-@pytest.mark.parametrize(
-    ("method", "service"),
-    [
-        ("radar_scan", ServiceName.RADAR),
-        ("generate_strategy", ServiceName.STRATEGY),
-        ("produce_content", ServiceName.CONTENT),
-        ("audit_quality", ServiceName.QUALITY),
-        ("publish_campaign", ServiceName.PUBLISHER),
-        ("learn_from_campaign", ServiceName.LEARNING),
-    ],
-)
-async def test_each_activity_calls_its_service(method: str, service: ServiceName) -> None:
+@pytest.mark.parametrize("step", STEPS, ids=lambda step: step.activity)
+async def test_each_activity_calls_its_service(step: Step[Any, Any]) -> None:
+    service = step.service
     expected = sample_response(service)
     services, recorder = client_for(answer(200, expected.model_dump_json().encode()))
-    activity_method = getattr(CampaignActivities(services), method)
+    activities = CampaignActivities(services)
+    activity_method = activities.step(step.state)
+    assert activity_method in activities.all()
+    assert activity_method.__name__ == step.activity  # the type name the workflow schedules
     # The request's type does not matter to the HTTP layer: it is sent as it is.
     result = await activity_method(radar_call(f"key-{service}"))
     assert result == expected

@@ -26,6 +26,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contracts import (
+    CONTENT_PROD_STEP,
+    LEARN_STEP,
+    PUBLISH_STEP,
+    QUALITY_AUDIT_STEP,
+    RADAR_SCAN_STEP,
+    STEPS,
+    STRATEGY_GEN_STEP,
     AuditRequest,
     CampaignBrief,
     CampaignInput,
@@ -61,14 +68,16 @@ from orchestrator_connection.temporal_client import register_search_attributes
 from orchestrator_worker.worker_factory import workflow_runner
 from workflows import CampaignWorkflow
 
-RADAR = "radar_scan"
-STRATEGY = "generate_strategy"
-CONTENT = "produce_content"
-AUDIT = "audit_quality"
-PUBLISH = "publish_campaign"
-LEARN = "learn_from_campaign"
+# The activity types the workflow schedules, from the table of steps (contracts.STEPS).
+RADAR = RADAR_SCAN_STEP.activity
+STRATEGY = STRATEGY_GEN_STEP.activity
+CONTENT = CONTENT_PROD_STEP.activity
+AUDIT = QUALITY_AUDIT_STEP.activity
+PUBLISH = PUBLISH_STEP.activity
+LEARN = LEARN_STEP.activity
 LOOKUP = "find_publication"  # a local activity, not a step: kept out of `calls`
-ALL_STEPS = (RADAR, STRATEGY, CONTENT, AUDIT, PUBLISH, LEARN)
+ALL_STEPS = tuple(step.activity for step in STEPS)
+assert ALL_STEPS == (RADAR, STRATEGY, CONTENT, AUDIT, PUBLISH, LEARN), "a fake for every step"
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 Action = Callable[[StepCall[Any]], Awaitable[Any]] | BaseModel
