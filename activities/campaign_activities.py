@@ -83,7 +83,7 @@ class ServiceClient:
             status, size = response.status_code, len(content)
             fields = {"service": service.value, "status": status, "bytes": size}
             log.debug("service_answered", extra={"fields": fields})
-        error = error_for_status(response, service.value)
+        error = error_for_status(response, service.value, body=content)
         if error is not None:
             raise error
         return self._parse(content, response_model, service)
@@ -101,7 +101,7 @@ class ServiceClient:
             raise error_for_transport(err, service.value, url) from None
         if response.status_code == 404:
             return PublicationRecord(receipt=None)
-        error = error_for_status(response, service.value)
+        error = error_for_status(response, service.value, body=content)
         if error is not None:
             raise error
         return PublicationRecord(receipt=self._parse(content, PublishReceipt, service))
@@ -123,9 +123,7 @@ class ServiceClient:
                     "large artifacts must stay out of workflow history",
                 )
             chunks.append(chunk)
-        content = b"".join(chunks)
-        response._content = content  # lets error_for_status quote the body
-        return content
+        return b"".join(chunks)
 
     @staticmethod
     def _parse(content: bytes, model: type[ResponseT], service: ServiceName) -> ResponseT:

@@ -61,22 +61,25 @@ def retry_after(response: httpx.Response, now: datetime | None = None) -> timede
     return max(timedelta(0), min(delay, MAX_RETRY_AFTER))
 
 
-def _snippet(response: httpx.Response, limit: int = 300) -> str:
+def _snippet(body: bytes, encoding: str | None, limit: int = 300) -> str:
     try:
-        text = response.text
-    except (UnicodeDecodeError, httpx.ResponseNotRead):
-        return "<unreadable body>"
+        text = body.decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        text = body.decode("utf-8", errors="replace")
     text = " ".join(text.split())
     return text[:limit] + ("..." if len(text) > limit else "")
 
 
-def error_for_status(response: httpx.Response, service: str) -> ApplicationError | None:
-    """None for 2xx; otherwise the ApplicationError that tells Temporal what to do."""
+def error_for_status(
+    response: httpx.Response, service: str, *, body: bytes
+) -> ApplicationError | None:
+    """None for 2xx; otherwise the ApplicationError that tells Temporal what to do. `body` is
+    what was read of the answer (its start, for a large error page): it is quoted."""
     status = response.status_code
     if 200 <= status < 300:
         return None
     where = f"{service} answered {status} to {response.request.method} {response.request.url.path}"
-    detail = _snippet(response)
+    detail = _snippet(body, response.charset_encoding)
     if status >= 500 or status in RETRYABLE_4XX:
         return failure(
             FailureReason.SERVICE_UNAVAILABLE,
@@ -85,7 +88,7 @@ def error_for_status(response: httpx.Response, service: str) -> ApplicationError
         )
     if status == 413:
         return failure(FailureReason.PAYLOAD_TOO_LARGE, f"{where}: {detail}")
-    problem = _problem(response) if status == 422 else {}
+    problem = _problem(body) if status == 422 else {}
     if problem.get("code") == ALREADY_PUBLISHED_CODE:
         return failure(
             FailureReason.ALREADY_PUBLISHED, f"{where}: {detail}", problem.get("receipt")
@@ -95,11 +98,11 @@ def error_for_status(response: httpx.Response, service: str) -> ApplicationError
     return failure(FailureReason.SERVICE_REJECTED, f"{where}: {detail}")
 
 
-def _problem(response: httpx.Response) -> dict[str, Any]:
+def _problem(body: bytes) -> dict[str, Any]:
     """A JSON problem body as a dict; {} when it is not one."""
     try:
-        data = json.loads(response.content)
-    except (ValueError, httpx.ResponseNotRead):
+        data = json.loads(body)
+    except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
 

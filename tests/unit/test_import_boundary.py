@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ORCHESTRATOR_PACKAGES = ("workflows", "activities")
+ORCHESTRATOR_PACKAGES = (
+    "workflows",
+    "activities",
+    "src/orchestrator_connection",
+    "src/orchestrator_worker",
+    "src/orchestrator_client",
+    "src/campaign_cli",
+)
 NEVER_IMPORTED = ("reference_services",)
 NOT_IN_WORKFLOWS = (
     "httpx",
@@ -53,7 +60,8 @@ def python_files(package: str) -> list[Path]:
 
 
 def imports_of(path: Path) -> set[str]:
-    package = ".".join(path.relative_to(ROOT).parent.parts)
+    parts = path.relative_to(ROOT).parent.parts
+    package = ".".join(parts[1:] if parts[:1] == ("src",) else parts)
     return imported_modules(path.read_text(encoding="utf-8"), package)
 
 
@@ -138,3 +146,25 @@ def test_workflow_module_is_actually_scanned() -> None:
     assert "temporalio" in found or "temporalio.workflow" in found
     assert "contracts" in found
     assert "activities" in found
+
+
+# Each package of the app's own, and the packages it must not import: the layers import
+# downwards only (the README's "Layout").
+LAYERS = {
+    "contracts": ("workflows", "activities", "orchestrator_", "campaign_cli"),
+    "src/orchestrator_connection": ("orchestrator_worker", "orchestrator_client", "campaign_cli"),
+    "src/orchestrator_worker": ("orchestrator_client", "campaign_cli"),
+    "src/orchestrator_client": ("orchestrator_worker", "campaign_cli"),
+}
+
+
+@pytest.mark.parametrize("package", LAYERS)
+def test_the_layers_import_downwards_only(package: str) -> None:
+    above = LAYERS[package]
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            m for m in imports_of(path) if any(m.startswith(name) for name in above)
+        )
+        for path in python_files(package)
+    }
+    assert {f: m for f, m in offenders.items() if m} == {}
