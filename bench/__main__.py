@@ -21,13 +21,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-from bench.report import parked_text, plot, ratios, table, targets, targets_text
-from bench.runner import ALL_KINDS, KINDS, median_result, run_all, say
-from bench.stack import BenchStack, exit_on_sigterm, filesystem_of
-from devstack.dev_server import TUNED_FLAGS
+from orchestrator_connection.extras import exit_for_missing_extra
 from orchestrator_connection.process_exit import exit_without_finalizing
+
+try:
+    import psutil
+
+    from bench.report import parked_text, plot, ratios, table, targets, targets_text
+    from bench.runner import ALL_KINDS, KINDS, median_result, run_all, say
+    from bench.stack import BenchStack, exit_on_sigterm, filesystem_of
+    from devstack.dev_server import TUNED_FLAGS
+except ModuleNotFoundError as err:  # psutil (and matplotlib for --plot): the bench extra
+    exit_for_missing_extra(err, "bench", "python -m bench")
 
 DEFAULT_SWEEP = (1, 10, 25, 50, 100, 250, 500)
 

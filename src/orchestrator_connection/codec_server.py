@@ -19,16 +19,9 @@ import argparse
 import logging
 import secrets
 
-import uvicorn
 from google.protobuf import json_format
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
 from orchestrator_connection.encryption import (
@@ -36,6 +29,18 @@ from orchestrator_connection.encryption import (
     EncryptionCodec,
     EncryptionConfigError,
 )
+from orchestrator_connection.extras import exit_for_missing_extra
+
+try:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+except ModuleNotFoundError as err:  # uvicorn, starlette: not in the core install
+    exit_for_missing_extra(err, "services", "python -m orchestrator_connection.codec_server")
 
 log = logging.getLogger("codec_server")
 

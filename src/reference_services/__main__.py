@@ -13,10 +13,16 @@ import sys
 from pathlib import Path
 
 import structlog
-import uvicorn
 
-from reference_services.app import create_app
+from orchestrator_connection.extras import exit_for_missing_extra
 from reference_services.settings import ReferenceSettings
+
+try:
+    import uvicorn
+
+    from reference_services.app import create_app
+except ModuleNotFoundError as err:  # fastapi, uvicorn: not in the core install
+    exit_for_missing_extra(err, "services", "python -m reference_services")
 
 
 def configure_logging(level: str, fmt: str, log_file: Path | None) -> None:

@@ -10,13 +10,18 @@ import argparse
 import sys
 from typing import NoReturn
 
-import uvicorn
-
+from orchestrator_connection.extras import exit_for_missing_extra
 from orchestrator_connection.process_exit import exit_without_finalizing
 from orchestrator_connection.settings import SettingsError, load, load_client_settings
 from orchestrator_connection.temporal_client import TemporalUnavailableError, connect_config
-from rest_gateway.app import create_app
 from rest_gateway.settings import GatewaySettings
+
+try:
+    import uvicorn
+
+    from rest_gateway.app import create_app
+except ModuleNotFoundError as err:  # fastapi, uvicorn: not in the core install
+    exit_for_missing_extra(err, "services", "campaign-gateway")
 
 
 def main(argv: list[str] | None = None) -> int:

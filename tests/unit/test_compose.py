@@ -30,7 +30,9 @@ from workflows import search_attributes
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.temporal.yml"
 DOCKERFILE = ROOT / "Dockerfile"
-APP_IMAGE = "campaign-orchestrator"
+APP_IMAGE = "campaign-orchestrator"  # the worker's (the Dockerfile's default EXTRAS)
+SERVICES_IMAGE = "campaign-orchestrator-services"  # EXTRAS=services
+APP_IMAGES = (APP_IMAGE, SERVICES_IMAGE)
 VAR = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
 
@@ -71,7 +73,7 @@ def env_of(service: dict[str, Any]) -> dict[str, str]:
 
 def app_services(services: dict[str, dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
     for name, svc in services.items():
-        if resolve(svc["image"]).split(":")[0] == APP_IMAGE:
+        if resolve(svc["image"]).split(":")[0] in APP_IMAGES:
             yield name, svc
 
 
@@ -99,6 +101,24 @@ def test_the_cluster_has_every_part(services: dict[str, dict[str, Any]]) -> None
     for name, svc in app_services(services):
         assert svc["build"]["dockerfile"] == "Dockerfile", name
         assert (ROOT / svc["build"]["context"] / "Dockerfile").is_file()
+
+
+def test_the_worker_image_has_no_servers_and_the_services_image_has_them(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The worker's image is the Dockerfile's default (no build args); the reference services and
+    the codec server are built with the services extra, under another image name."""
+    images = {name: resolve(svc["image"]).split(":")[0] for name, svc in app_services(services)}
+    assert images == {
+        "worker": APP_IMAGE,
+        "reference-services": SERVICES_IMAGE,
+        "codec-server": SERVICES_IMAGE,
+    }
+    assert "args" not in services["worker"]["build"]
+    for name in ("reference-services", "codec-server"):
+        assert services[name]["build"]["args"] == {"EXTRAS": "services"}, name
+    # one tag for both images (APP_VERSION)
+    assert len({resolve(svc["image"]).split(":")[1] for _, svc in app_services(services)}) == 1
 
 
 def test_every_image_is_pinned(services: dict[str, dict[str, Any]]) -> None:
@@ -322,7 +342,20 @@ def test_dockerfile_installs_the_package() -> None:
     text = DOCKERFILE.read_text()
     bases = re.findall(r"^ARG PYTHON_IMAGE=(\S+)", text, re.M)
     assert bases and ":" in bases[0] and not bases[0].endswith(":latest")
-    assert re.search(r"^RUN pip install .*\"\.\[otel\]\"", text, re.M)
+    # EXTRAS: the otel extra by default (the worker's image); the core alone when empty
+    assert re.findall(r"^ARG EXTRAS=(.*)$", text, re.M) == ["otel"]
+    (install,) = re.findall(r"^RUN (pip install .*)$", text, re.M)
+    for extras, spec in {"otel": ".[otel]", "services": ".[services]", "": "."}.items():
+        said = subprocess.run(
+            ["sh", "-c", f"echo {install}"],
+            env={"EXTRAS": extras},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert said.stdout.split() == [
+            "pip", "install", "--no-cache-dir", "--prefix=/install", spec
+        ], extras  # fmt: skip
     assert "pip install -e" not in text  # a real install, not a link to sources
     assert re.search(r"^COPY \. \.$", text, re.M)
     # nothing the package build needs is kept out of the build context

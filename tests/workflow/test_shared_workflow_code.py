@@ -1,5 +1,5 @@
 """A worker built by build_worker runs its sandboxed workflows from the one shared copy of their
-modules' code (orchestrator_runtime/workflow_code_cache.py): the sandbox imports them with its
+modules' code (orchestrator_worker/workflow_code_cache.py): the sandbox imports them with its
 loader, not from the file."""
 
 from __future__ import annotations
