@@ -4,15 +4,18 @@ loader, not from the file."""
 
 from __future__ import annotations
 
+import sys
 import uuid
 
 import httpx
+import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from orchestrator_connection.settings import Settings
 from orchestrator_worker.service_wiring import create_activities
 from orchestrator_worker.worker_factory import build_worker
+from orchestrator_worker.workflow_code_cache import SharedWorkflowCode
 from tests.workflow.code_probe import CodeProbe
 
 
@@ -38,3 +41,25 @@ async def test_build_worker_shares_the_sandboxed_code(env: WorkflowEnvironment) 
             workflows=[CodeProbe],
         )
         assert await probe_twice(env, worker, task_queue) == ["SharedCodeLoader"] * 2
+
+
+async def test_without_the_finder_the_sandbox_loads_from_file_and_runs(
+    env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a future SDK whose sandbox stops asking sys.meta_path would do: the worker built by
+    build_worker still runs every workflow, from the file, as a plain Worker does."""
+    settings = Settings()
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with httpx.AsyncClient() as http:
+        worker = build_worker(
+            env.client,
+            settings,
+            create_activities(settings, http),
+            task_queue=task_queue,
+            workflows=[CodeProbe],
+        )
+        assert any(isinstance(f, SharedWorkflowCode) for f in sys.meta_path)
+        monkeypatch.setattr(
+            sys, "meta_path", [f for f in sys.meta_path if not isinstance(f, SharedWorkflowCode)]
+        )
+        assert await probe_twice(env, worker, task_queue) == ["SourceFileLoader"] * 2
