@@ -622,15 +622,6 @@ class _Retry(Exception):
         self.err = err
 
 
-async def run_batch(
-    client: Client, lines: Iterable[tuple[int, bytes | str]], **options: Any
-) -> BatchReport:
-    """Read and run a batch in one call (see Batch for the options)."""
-    batch = Batch(client, **options)
-    batch.read(lines)
-    return await batch.run()
-
-
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
