@@ -29,17 +29,21 @@ async def probe_twice(env: WorkflowEnvironment, worker: Worker, task_queue: str)
         ]
 
 
-async def test_build_worker_shares_the_sandboxed_code(env: WorkflowEnvironment) -> None:
+def probe_worker(env: WorkflowEnvironment, http: httpx.AsyncClient, task_queue: str) -> Worker:
     settings = Settings()
+    return build_worker(
+        env.client,
+        settings,
+        create_activities(settings, http),
+        task_queue=task_queue,
+        workflows=[CodeProbe],
+    )
+
+
+async def test_build_worker_shares_the_sandboxed_code(env: WorkflowEnvironment) -> None:
     task_queue = f"tq-{uuid.uuid4()}"
     async with httpx.AsyncClient() as http:
-        worker = build_worker(
-            env.client,
-            settings,
-            create_activities(settings, http),
-            task_queue=task_queue,
-            workflows=[CodeProbe],
-        )
+        worker = probe_worker(env, http, task_queue)
         assert await probe_twice(env, worker, task_queue) == ["SharedCodeLoader"] * 2
 
 
@@ -48,16 +52,9 @@ async def test_without_the_finder_the_sandbox_loads_from_file_and_runs(
 ) -> None:
     """What a future SDK whose sandbox stops asking sys.meta_path would do: the worker built by
     build_worker still runs every workflow, from the file, as a plain Worker does."""
-    settings = Settings()
     task_queue = f"tq-{uuid.uuid4()}"
     async with httpx.AsyncClient() as http:
-        worker = build_worker(
-            env.client,
-            settings,
-            create_activities(settings, http),
-            task_queue=task_queue,
-            workflows=[CodeProbe],
-        )
+        worker = probe_worker(env, http, task_queue)
         assert any(isinstance(f, SharedWorkflowCode) for f in sys.meta_path)
         monkeypatch.setattr(
             sys, "meta_path", [f for f in sys.meta_path if not isinstance(f, SharedWorkflowCode)]
