@@ -18,8 +18,6 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
-
-
 C = TypeVar("C")  # what a command runs on: a Client, or the Visibility of a status read
 
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
     from contracts import CampaignPayload
 
+QUERY_TIMEOUT = timedelta(seconds=3)  # while following: a worker that polls answers at once
+
 
 async def follow(
     client: Client, workflow_id: str, *, patience: float, since_last: LogAction | None = None
@@ -102,6 +104,3 @@ async def _answer(client: Client, handle: WorkflowHandle[Any, Any], queue: str) 
     if wedged := await wedged_reason(client, handle.id):
         raise CampaignWedgedError(f"the worker cannot answer for {handle.id}: {wedged}")
     raise no_worker(client, queue, f"nothing can run {handle.id}")
-
-
-QUERY_TIMEOUT = timedelta(seconds=3)  # while following: a worker that polls answers at once
