@@ -138,3 +138,45 @@ def test_workflow_module_is_actually_scanned() -> None:
     assert "temporalio" in found or "temporalio.workflow" in found
     assert "contracts" in found
     assert "activities" in found
+
+
+PROJECT_PACKAGES = (
+    "contracts",
+    "workflows",
+    "activities",
+    "orchestrator_connection",
+    "orchestrator_worker",
+    "orchestrator_client",
+    "structured_logging",
+    "campaign_cli",
+    "reference_services",
+    "devstack",
+    "rest_gateway",
+    "bench",
+    "worker",
+    "starter",
+)
+
+
+@pytest.mark.parametrize(
+    "package, may_import",
+    [
+        # The services stand in for downstream services: the contracts and the shared logging
+        # setup only, nothing of the orchestrator.
+        ("src/reference_services", ("reference_services", "contracts", "structured_logging")),
+        # The logging setup both the worker and the services use imports nothing of the project.
+        ("src/structured_logging", ("structured_logging",)),
+    ],
+)
+def test_the_services_and_the_logging_setup_import_nothing_of_the_orchestrator(
+    package: str, may_import: tuple[str, ...]
+) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            m
+            for m in imports_of(path)
+            if is_under(m, PROJECT_PACKAGES) and not is_under(m, may_import)
+        )
+        for path in python_files(package)
+    }
+    assert {f: m for f, m in offenders.items() if m} == {}
