@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.artifacts import PublishReceipt
@@ -42,7 +42,7 @@ from contracts.services import (
 )
 from reference_services import behaviour
 from reference_services.faults import FaultConfig, FaultController, FaultDecision
-from reference_services.ledger import CallRecord, Effect, Ledger, ServiceCounters
+from reference_services.ledger import CallRecord, Ledger
 from reference_services.settings import ReferenceSettings
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -68,6 +68,9 @@ class Problem(BaseModel):
 
 
 class EffectOut(BaseModel):
+    # Read from the ledger's Effect. (No docstring: it would be the schema's description.)
+    model_config = ConfigDict(from_attributes=True)
+
     service: ServiceName
     idempotency_key: str
     campaign_id: UUID
@@ -77,6 +80,9 @@ class EffectOut(BaseModel):
 
 
 class CallOut(BaseModel):
+    # Read from the ledger's CallRecord.
+    model_config = ConfigDict(from_attributes=True)
+
     service: ServiceName
     idempotency_key: str | None
     campaign_id: UUID | None
@@ -95,6 +101,9 @@ class EffectCount(BaseModel):
 
 
 class ServiceStats(BaseModel):
+    # Read from the ledger's ServiceCounters.
+    model_config = ConfigDict(from_attributes=True)
+
     calls: int = Field(description="Every call received: replays, rejections and faults too.")
     effects: int = Field(description="Side effects performed (at most one per key).")
     replays: int = Field(description="Repeated keys answered with the stored response.")
@@ -531,31 +540,6 @@ def _bearer_dependency(settings: ReferenceSettings) -> list[DependsParam]:
     return [Depends(scheme), Depends(require_bearer)]
 
 
-def _stats_out(counters: ServiceCounters) -> ServiceStats:
-    return ServiceStats(
-        calls=counters.calls,
-        effects=counters.effects,
-        replays=counters.replays,
-        conflicts=counters.conflicts,
-        in_progress=counters.in_progress,
-        rejected=counters.rejected,
-        errors=counters.errors,
-        injected=dict(counters.injected),
-        statuses=dict(counters.statuses),
-    )
-
-
-def _effect_out(effect: Effect) -> EffectOut:
-    return EffectOut(
-        service=effect.service,
-        idempotency_key=effect.idempotency_key,
-        campaign_id=effect.campaign_id,
-        at=effect.at,
-        request_hash=effect.request_hash,
-        artifact_id=effect.artifact_id,
-    )
-
-
 _DESCRIPTION = f"""
 Reference implementations of the six services the campaign orchestrator calls: radar, strategy,
 content, quality, publisher and learning. Deterministic (the answer is a function of the request
@@ -658,7 +642,7 @@ def create_app(
     async def list_effects(
         service: ServiceQuery = None, campaign_id: CampaignQuery = None
     ) -> list[EffectOut]:
-        return [_effect_out(e) for e in services.ledger.effects(service, campaign_id)]
+        return [EffectOut.model_validate(e) for e in services.ledger.effects(service, campaign_id)]
 
     @app.get(
         "/admin/effects/count",
@@ -684,23 +668,14 @@ def create_app(
         limit: Annotated[int | None, Query(ge=1, description="Only the last N.")] = None,
     ) -> list[CallOut]:
         return [
-            CallOut(
-                service=c.service,
-                idempotency_key=c.idempotency_key,
-                campaign_id=c.campaign_id,
-                at=c.at,
-                request_hash=c.request_hash,
-                outcome=c.outcome,
-                status_code=c.status_code,
-                duration_ms=c.duration_ms,
-                injected=list(c.injected),
-            )
-            for c in services.ledger.calls(service, campaign_id, limit)
+            CallOut.model_validate(c) for c in services.ledger.calls(service, campaign_id, limit)
         ]
 
     @app.get("/admin/stats", tags=["admin"], summary="Counters per service.", dependencies=auth)
     async def stats() -> Stats:
-        return Stats(services={s: _stats_out(c) for s, c in services.ledger.stats().items()})
+        return Stats(
+            services={s: ServiceStats.model_validate(c) for s, c in services.ledger.stats().items()}
+        )
 
     @app.post(
         "/admin/reset",

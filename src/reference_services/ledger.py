@@ -20,6 +20,7 @@ safe under asyncio concurrency and under threads alike.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -92,17 +93,7 @@ class ServiceCounters:
     statuses: Counter[str] = field(default_factory=Counter)
 
     def copy(self) -> ServiceCounters:
-        return ServiceCounters(
-            calls=self.calls,
-            effects=self.effects,
-            replays=self.replays,
-            conflicts=self.conflicts,
-            in_progress=self.in_progress,
-            rejected=self.rejected,
-            errors=self.errors,
-            injected=Counter(self.injected),
-            statuses=Counter(self.statuses),
-        )
+        return copy.deepcopy(self)
 
 
 class Ledger:
