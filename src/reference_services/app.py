@@ -42,7 +42,7 @@ from contracts.services import (
 )
 from reference_services import behaviour
 from reference_services.faults import FaultConfig, FaultController, FaultDecision
-from reference_services.ledger import CallRecord, Ledger
+from reference_services.ledger import CallRecord, Effect, Ledger
 from reference_services.settings import ReferenceSettings
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -67,31 +67,14 @@ class Problem(BaseModel):
     receipt: dict[str, Any] | None = None
 
 
-class EffectOut(BaseModel):
-    # Read from the ledger's Effect. (No docstring: it would be the schema's description.)
+class EffectOut(Effect):
+    # The ledger's Effect under the API's name (no docstring: it would be the schema's).
     model_config = ConfigDict(from_attributes=True)
 
-    service: ServiceName
-    idempotency_key: str
-    campaign_id: UUID
-    at: datetime
-    request_hash: str
-    artifact_id: UUID | None = None
 
-
-class CallOut(BaseModel):
-    # Read from the ledger's CallRecord.
+class CallOut(CallRecord):
+    # The ledger's CallRecord under the API's name.
     model_config = ConfigDict(from_attributes=True)
-
-    service: ServiceName
-    idempotency_key: str | None
-    campaign_id: UUID | None
-    at: datetime
-    request_hash: str | None
-    outcome: str
-    status_code: int
-    duration_ms: float
-    injected: list[str]
 
 
 class EffectCount(BaseModel):

@@ -28,12 +28,15 @@ from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from contracts.enums import ServiceName
 
 
-@dataclass(frozen=True)
-class Effect:
+class Effect(BaseModel):
     """One side effect a service performed (once per service and idempotency key)."""
+
+    model_config = ConfigDict(frozen=True)
 
     service: ServiceName
     idempotency_key: str
@@ -43,9 +46,10 @@ class Effect:
     artifact_id: UUID | None = None
 
 
-@dataclass(frozen=True)
-class CallRecord:
+class CallRecord(BaseModel):
     """One call a service received, whatever its outcome (replays and injected faults too)."""
+
+    model_config = ConfigDict(frozen=True)
 
     service: ServiceName
     idempotency_key: str | None
@@ -55,7 +59,7 @@ class CallRecord:
     outcome: str
     status_code: int
     duration_ms: float
-    injected: tuple[str, ...] = ()
+    injected: tuple[str, ...]
 
 
 @dataclass(frozen=True)
