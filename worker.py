@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from typing import NoReturn
 
 import structlog
+from temporalio.worker import Worker
 
 from activities.http_errors import redacted
 from contracts import ServiceName
@@ -37,8 +37,7 @@ from orchestrator_connection.temporal_client import (
 from orchestrator_connection.tracing import ObservabilityConfigError
 from orchestrator_worker.log_setup import configure_logging
 from orchestrator_worker.observability import create_runtime
-from orchestrator_worker.service_wiring import create_activities, create_http_client
-from orchestrator_worker.worker_factory import build_worker
+from orchestrator_worker.run_loop import run_until_signalled
 
 log = structlog.get_logger("worker")
 
@@ -48,30 +47,28 @@ EXIT_INPUT, EXIT_UNREACHABLE = 2, 4  # as the CLI's (starter.py)
 async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
     # The SDK core's logs through ours; Prometheus metrics when CAMPAIGN_METRICS_PORT is set.
     client = await connect(settings=settings, runtime=create_runtime(settings))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with create_http_client(settings) as http:
-        worker = build_worker(
-            client, settings, create_activities(settings, http), task_queue=task_queue
+
+    def started(worker: Worker) -> None:
+        log.info(
+            "worker_started",
+            task_queue=worker.task_queue,
+            namespace=client.namespace,
+            services={s.value: redacted(settings.service_url(s)) for s in ServiceName},
+            encryption=settings.encryption_keys is not None,
+            workflow_sandbox=settings.workflow_sandbox,
+            metrics=f"{settings.metrics_host}:{settings.metrics_port}"
+            if settings.metrics_port
+            else None,
+            tracing=settings.tracing,
+            webhook=settings.webhook_url is not None,
         )
-        async with worker:
-            log.info(
-                "worker_started",
-                task_queue=worker.task_queue,
-                namespace=client.namespace,
-                services={s.value: redacted(settings.service_url(s)) for s in ServiceName},
-                encryption=settings.encryption_keys is not None,
-                workflow_sandbox=settings.workflow_sandbox,
-                metrics=f"{settings.metrics_host}:{settings.metrics_port}"
-                if settings.metrics_port
-                else None,
-                tracing=settings.tracing,
-                webhook=settings.webhook_url is not None,
-            )
-            await stop.wait()
-            log.info("worker_stopping", graceful_seconds=settings.graceful_shutdown_seconds)
+
+    def stopping() -> None:
+        log.info("worker_stopping", graceful_seconds=settings.graceful_shutdown_seconds)
+
+    await run_until_signalled(
+        client, settings, started=started, stopping=stopping, task_queue=task_queue
+    )
     log.info("worker_stopped")
 
 

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orchestrator_connection.extras import exit_for_missing_extra
 from orchestrator_connection.process_exit import exit_without_finalizing
+from program_setup.extras import exit_for_missing_extra
 
 try:
     import psutil

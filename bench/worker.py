@@ -2,9 +2,10 @@
 
     python -m bench.worker --task-queue Q [--option KEY=JSON ...]
 
-Built by `orchestrator_worker.worker_factory.build_worker`, exactly like `worker.py`, plus the
-floor and the diagnostic workflows. Connection and services come from the environment
-(TEMPORAL_ADDRESS, CAMPAIGN_*_URL), as for the real worker. Logs `bench_worker_ready` once it polls.
+Built by `orchestrator_worker.worker_factory.build_worker` and run by
+`orchestrator_worker.run_loop.run_until_signalled`, exactly like `worker.py`, plus the floor and
+the diagnostic workflows. Connection and services come from the environment (TEMPORAL_ADDRESS,
+CAMPAIGN_*_URL), as for the real worker. Logs `bench_worker_ready` once it polls.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 from typing import Any
 
 import structlog
@@ -24,8 +24,7 @@ from orchestrator_connection.process_exit import exit_without_finalizing
 from orchestrator_connection.settings import Settings
 from orchestrator_connection.temporal_client import connect
 from orchestrator_worker.log_setup import configure_logging
-from orchestrator_worker.service_wiring import create_activities, create_http_client
-from orchestrator_worker.worker_factory import build_worker
+from orchestrator_worker.run_loop import run_until_signalled
 from workflows import CampaignWorkflow
 
 log = structlog.get_logger("bench.worker")
@@ -48,23 +47,17 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
 async def run(task_queue: str, options: dict[str, Any]) -> None:
     settings = Settings()
     client = await connect()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with create_http_client(settings) as http:
-        worker = build_worker(
-            client,
-            settings,
-            create_activities(settings, http),
-            task_queue=task_queue,
-            workflows=[CampaignWorkflow, FloorWorkflow, QuietCampaignWorkflow, BareWorkflow],
-            extra_activities=[bare_step],
-            **options,
-        )
-        async with worker:
-            log.info("bench_worker_ready", task_queue=task_queue, options=sorted(options))
-            await stop.wait()
+    await run_until_signalled(
+        client,
+        settings,
+        started=lambda worker: log.info(
+            "bench_worker_ready", task_queue=task_queue, options=sorted(options)
+        ),
+        task_queue=task_queue,
+        workflows=[CampaignWorkflow, FloorWorkflow, QuietCampaignWorkflow, BareWorkflow],
+        extra_activities=[bare_step],
+        **options,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

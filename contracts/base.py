@@ -1,8 +1,10 @@
-"""Shared model configuration and small mixins."""
+"""Shared model configuration, small mixins and helpers."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -26,3 +28,9 @@ def describe_errors(err: ValidationError, root: str) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or root}: {e['msg']}" for e in err.errors()[:5]
     )
+
+
+def canonical_json(data: Any) -> str:
+    """One text for one JSON value, whatever the order of its keys: sorted keys, no spaces,
+    non-ASCII kept. What a hash or a name-based UUID of a JSON value is taken over."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -10,12 +10,12 @@ from devstack.binaries import MissingBinaryError, temporal_cli
 from devstack.demo import main_async
 from devstack.processes import ProcessFailedError
 from devstack.stack import DevStack
-from orchestrator_connection.extras import (
+from orchestrator_connection.process_exit import exit_without_finalizing
+from program_setup.extras import (
     EXIT_MISSING_EXTRA,
     missing_extra_message,
     missing_modules,
 )
-from orchestrator_connection.process_exit import exit_without_finalizing
 
 
 def missing_devstack_extra() -> str | None:

@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from orchestrator_connection.extras import install_hint
+from program_setup.extras import install_hint
 
 
 class MissingBinaryError(RuntimeError):

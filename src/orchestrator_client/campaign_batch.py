@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import CampaignInput, CampaignState, workflow_id_for
+from contracts.base import canonical_json
 from orchestrator_client.batch_window import DEFAULT_MAX_IN_FLIGHT
 from orchestrator_client.campaign_errors import CampaignError, CampaignExistsError
 from orchestrator_client.campaign_input import (
@@ -74,10 +74,6 @@ WORKER_CHECK_EVERY = 5  # polls between looks at the task queue's pollers
 EXISTING_PER_QUERY = 100  # workflow ids per `WorkflowId IN (...)` lookup
 CLOSE_ORDER_MARGIN = timedelta(seconds=10)
 T = TypeVar("T")
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def deterministic_campaign_id(data: Any) -> UUID:

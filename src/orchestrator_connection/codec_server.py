@@ -29,7 +29,7 @@ from orchestrator_connection.encryption import (
     EncryptionCodec,
     EncryptionConfigError,
 )
-from orchestrator_connection.extras import exit_for_missing_extra
+from program_setup.extras import exit_for_missing_extra
 
 try:
     import uvicorn

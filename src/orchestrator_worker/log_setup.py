@@ -1,4 +1,5 @@
-"""structlog configuration: JSON or console, with the standard library (and Temporal) routed in.
+"""The worker's structlog configuration: program_setup's (JSON or console, the standard
+library routed in), plus Temporal's context on every line.
 
 That includes the SDK core's (Rust) lines, which the worker's Runtime forwards to the
 `temporalio.sdk_core` logger (orchestrator_worker.observability.create_runtime): each one is a
@@ -8,52 +9,20 @@ line like any other, with the core's `target` and its fields (run_id, failure, .
 from __future__ import annotations
 
 import logging
-import sys
-from typing import Literal
+from typing import IO, Literal
 
 import structlog
 from temporalio import activity, workflow
 
+from program_setup.logs import configure_structlog
+
 
 def configure_logging(
-    fmt: Literal["json", "console"] = "console", level: str = "INFO", stream: object = None
+    fmt: Literal["json", "console"] = "console", level: str = "INFO", stream: IO[str] | None = None
 ) -> None:
-    shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        temporal_log_context,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    structlog.configure(
-        processors=[
-            *shared,
-            structlog.processors.format_exc_info,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
-    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                renderer,
-            ],
-        )
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    """The worker's logging: program_setup's, with Temporal's context lifted onto the line
+    (temporal_log_context)."""
+    configure_structlog(fmt, level, stream=stream, pre_chain=[temporal_log_context])
     # Temporal's loggers append their context to the message text; temporal_log_context puts it
     # in fields instead.
     workflow.logger.workflow_info_on_message = False

@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
-import sys
 from pathlib import Path
 
 import structlog
 
-from orchestrator_connection.extras import exit_for_missing_extra
+from program_setup.extras import exit_for_missing_extra
+from program_setup.logs import configure_structlog
 from reference_services.settings import ReferenceSettings
 
 try:
@@ -26,41 +26,8 @@ except ModuleNotFoundError as err:  # fastapi, uvicorn: not in the core install
 
 
 def configure_logging(level: str, fmt: str, log_file: Path | None) -> None:
-    shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-    )
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
-    root = logging.getLogger()
-    root.handlers[:] = []
-    for handler in handlers:
-        handler.setFormatter(formatter)
-        root.addHandler(handler)
-    root.setLevel(level)
+    """program_setup's setup, with uvicorn's loggers handing their lines to it."""
+    configure_structlog(fmt, level, log_file=log_file)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

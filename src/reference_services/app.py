@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.artifacts import PublishReceipt
@@ -42,7 +42,7 @@ from contracts.services import (
 )
 from reference_services import behaviour
 from reference_services.faults import FaultConfig, FaultController, FaultDecision
-from reference_services.ledger import CallRecord, Effect, Ledger, ServiceCounters
+from reference_services.ledger import CallRecord, Effect, Ledger
 from reference_services.settings import ReferenceSettings
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -67,25 +67,14 @@ class Problem(BaseModel):
     receipt: dict[str, Any] | None = None
 
 
-class EffectOut(BaseModel):
-    service: ServiceName
-    idempotency_key: str
-    campaign_id: UUID
-    at: datetime
-    request_hash: str
-    artifact_id: UUID | None = None
+class EffectOut(Effect):
+    # The ledger's Effect under the API's name (no docstring: it would be the schema's).
+    model_config = ConfigDict(from_attributes=True)
 
 
-class CallOut(BaseModel):
-    service: ServiceName
-    idempotency_key: str | None
-    campaign_id: UUID | None
-    at: datetime
-    request_hash: str | None
-    outcome: str
-    status_code: int
-    duration_ms: float
-    injected: list[str]
+class CallOut(CallRecord):
+    # The ledger's CallRecord under the API's name.
+    model_config = ConfigDict(from_attributes=True)
 
 
 class EffectCount(BaseModel):
@@ -95,6 +84,9 @@ class EffectCount(BaseModel):
 
 
 class ServiceStats(BaseModel):
+    # Read from the ledger's ServiceCounters.
+    model_config = ConfigDict(from_attributes=True)
+
     calls: int = Field(description="Every call received: replays, rejections and faults too.")
     effects: int = Field(description="Side effects performed (at most one per key).")
     replays: int = Field(description="Repeated keys answered with the stored response.")
@@ -531,31 +523,6 @@ def _bearer_dependency(settings: ReferenceSettings) -> list[DependsParam]:
     return [Depends(scheme), Depends(require_bearer)]
 
 
-def _stats_out(counters: ServiceCounters) -> ServiceStats:
-    return ServiceStats(
-        calls=counters.calls,
-        effects=counters.effects,
-        replays=counters.replays,
-        conflicts=counters.conflicts,
-        in_progress=counters.in_progress,
-        rejected=counters.rejected,
-        errors=counters.errors,
-        injected=dict(counters.injected),
-        statuses=dict(counters.statuses),
-    )
-
-
-def _effect_out(effect: Effect) -> EffectOut:
-    return EffectOut(
-        service=effect.service,
-        idempotency_key=effect.idempotency_key,
-        campaign_id=effect.campaign_id,
-        at=effect.at,
-        request_hash=effect.request_hash,
-        artifact_id=effect.artifact_id,
-    )
-
-
 _DESCRIPTION = f"""
 Reference implementations of the six services the campaign orchestrator calls: radar, strategy,
 content, quality, publisher and learning. Deterministic (the answer is a function of the request
@@ -658,7 +625,7 @@ def create_app(
     async def list_effects(
         service: ServiceQuery = None, campaign_id: CampaignQuery = None
     ) -> list[EffectOut]:
-        return [_effect_out(e) for e in services.ledger.effects(service, campaign_id)]
+        return [EffectOut.model_validate(e) for e in services.ledger.effects(service, campaign_id)]
 
     @app.get(
         "/admin/effects/count",
@@ -684,23 +651,14 @@ def create_app(
         limit: Annotated[int | None, Query(ge=1, description="Only the last N.")] = None,
     ) -> list[CallOut]:
         return [
-            CallOut(
-                service=c.service,
-                idempotency_key=c.idempotency_key,
-                campaign_id=c.campaign_id,
-                at=c.at,
-                request_hash=c.request_hash,
-                outcome=c.outcome,
-                status_code=c.status_code,
-                duration_ms=c.duration_ms,
-                injected=list(c.injected),
-            )
-            for c in services.ledger.calls(service, campaign_id, limit)
+            CallOut.model_validate(c) for c in services.ledger.calls(service, campaign_id, limit)
         ]
 
     @app.get("/admin/stats", tags=["admin"], summary="Counters per service.", dependencies=auth)
     async def stats() -> Stats:
-        return Stats(services={s: _stats_out(c) for s, c in services.ledger.stats().items()})
+        return Stats(
+            services={s: ServiceStats.model_validate(c) for s, c in services.ledger.stats().items()}
+        )
 
     @app.post(
         "/admin/reset",

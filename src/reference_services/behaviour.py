@@ -37,7 +37,6 @@ a publication.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 from collections.abc import Iterable, Sequence
@@ -61,6 +60,7 @@ from contracts.artifacts import (
     Trend,
     TrendReport,
 )
+from contracts.base import canonical_json
 from contracts.brief import CampaignBrief
 from contracts.enums import Channel, QualityVerdict, ServiceName, Severity
 from contracts.services import (
@@ -245,10 +245,6 @@ _QUOTED = re.compile(r'"([^"\n]{1,200})"')
 
 
 # --- hashing and ids ---------------------------------------------------------------------------
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def request_hash(request: BaseModel) -> str:

@@ -20,6 +20,7 @@ safe under asyncio concurrency and under threads alike.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -27,12 +28,15 @@ from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from contracts.enums import ServiceName
 
 
-@dataclass(frozen=True)
-class Effect:
+class Effect(BaseModel):
     """One side effect a service performed (once per service and idempotency key)."""
+
+    model_config = ConfigDict(frozen=True)
 
     service: ServiceName
     idempotency_key: str
@@ -42,9 +46,10 @@ class Effect:
     artifact_id: UUID | None = None
 
 
-@dataclass(frozen=True)
-class CallRecord:
+class CallRecord(BaseModel):
     """One call a service received, whatever its outcome (replays and injected faults too)."""
+
+    model_config = ConfigDict(frozen=True)
 
     service: ServiceName
     idempotency_key: str | None
@@ -54,7 +59,7 @@ class CallRecord:
     outcome: str
     status_code: int
     duration_ms: float
-    injected: tuple[str, ...] = ()
+    injected: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -92,17 +97,7 @@ class ServiceCounters:
     statuses: Counter[str] = field(default_factory=Counter)
 
     def copy(self) -> ServiceCounters:
-        return ServiceCounters(
-            calls=self.calls,
-            effects=self.effects,
-            replays=self.replays,
-            conflicts=self.conflicts,
-            in_progress=self.in_progress,
-            rejected=self.rejected,
-            errors=self.errors,
-            injected=Counter(self.injected),
-            statuses=Counter(self.statuses),
-        )
+        return copy.deepcopy(self)
 
 
 class Ledger:

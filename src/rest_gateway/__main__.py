@@ -10,10 +10,10 @@ import argparse
 import sys
 from typing import NoReturn
 
-from orchestrator_connection.extras import exit_for_missing_extra
 from orchestrator_connection.process_exit import exit_without_finalizing
 from orchestrator_connection.settings import SettingsError, load, load_client_settings
 from orchestrator_connection.temporal_client import TemporalUnavailableError, connect_config
+from program_setup.extras import exit_for_missing_extra
 from rest_gateway.settings import GatewaySettings
 
 try:

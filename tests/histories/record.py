@@ -47,19 +47,17 @@ from contracts import (  # noqa: E402
     StartRequest,
     workflow_id_for,
 )
-from devstack.processes import free_port  # noqa: E402
-from devstack.stack import DevStack, StackConfig  # noqa: E402
 from orchestrator_client.campaign_ops import retry_campaign, start_campaign  # noqa: E402
 from orchestrator_connection.process_exit import exit_without_finalizing  # noqa: E402
 from orchestrator_connection.temporal_client import connect  # noqa: E402
 from tests.reliability.support import (  # noqa: E402
-    Admin,
     WorkerProcess,
     campaign,
     outcomes,
     retries,
     wait_for_state,
 )
+from tests.stack import Admin, new_stack  # noqa: E402
 
 RISKY = "Promise guaranteed results to every baker"
 SHORT = retries(attempts=3, initial=0.1, maximum=0.2, start_to_close=3.0)
@@ -222,14 +220,7 @@ async def record(out_dir: Path, rev: str | None) -> None:
     global LEGACY_INPUT
     LEGACY_INPUT = rev is not None
     with tempfile.TemporaryDirectory(prefix="histories-") as tmp:
-        stack = DevStack(
-            StackConfig(
-                run_dir=Path(tmp) / "run",
-                temporal_port=free_port(),
-                ui_port=None,
-                services_port=free_port(),
-            )
-        )
+        stack = new_stack(Path(tmp) / "run")
         worker = WorkerProcess(stack, "worker", "histories")
         if rev:
             code = Path(tmp) / "code"

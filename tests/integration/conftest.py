@@ -1,5 +1,6 @@
-"""Integration fixtures: a real Temporal dev server (file-backed, tuned, headless), the real
-reference services over HTTP, and a real worker with the real activities. Loopback only."""
+"""Integration fixtures: a real worker with the real activities, and the REST gateway, on the
+shared stack (tests/conftest.py: a real dev server and the real reference services). Loopback
+only."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -20,72 +20,12 @@ from temporalio.worker import Worker
 
 from contracts import ServiceName
 from devstack.processes import free_port
-from devstack.stack import DevStack, StackConfig
+from devstack.stack import DevStack
 from orchestrator_connection.settings import Settings
-from orchestrator_connection.temporal_client import connect
 from orchestrator_worker.service_wiring import create_activities, create_http_client
 from orchestrator_worker.worker_factory import build_worker
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    config = StackConfig(
-        run_dir=Path(tmp_path_factory.mktemp("stack")),
-        temporal_port=free_port(),
-        ui_port=None,
-        services_port=free_port(),
-    )
-    stack = DevStack(config)
-    try:
-        stack.start_server()
-        stack.start_services()
-        yield stack
-    finally:
-        stack.down()
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def client(stack: DevStack) -> Client:
-    return await connect(target_host=stack.config.temporal_address, namespace="default")
-
-
-@dataclass
-class Services:
-    """The reference services' admin API: faults and the side-effect record."""
-
-    http: httpx.AsyncClient
-
-    async def reset(self) -> None:
-        (await self.http.post("/admin/reset")).raise_for_status()
-
-    async def set_faults(self, **faults: object) -> None:
-        (await self.http.put("/admin/faults", json=faults)).raise_for_status()
-
-    async def effect_count(self, service: ServiceName, campaign_id: uuid.UUID) -> int:
-        response = await self.http.get(
-            "/admin/effects/count",
-            params={"service": service.value, "campaign_id": str(campaign_id)},
-        )
-        response.raise_for_status()
-        return int(response.json()["count"])
-
-    async def stats(self) -> dict[str, object]:
-        response = await self.http.get("/admin/stats")
-        response.raise_for_status()
-        data: dict[str, object] = response.json()
-        return data
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def services(stack: DevStack) -> AsyncIterator[Services]:
-    async with httpx.AsyncClient(base_url=stack.config.services_url, timeout=10) as http:
-        svc = Services(http)
-        await svc.reset()
-        await svc.set_faults()
-        yield svc
-        await svc.set_faults()
 
 
 def stack_settings(stack: DevStack, **overrides: object) -> Settings:

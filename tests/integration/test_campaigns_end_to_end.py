@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import uuid
 from datetime import timedelta
@@ -29,13 +28,13 @@ from contracts import (
     ServiceName,
     StepRetrySettings,
 )
-from devstack.binaries import temporal_cli
 from devstack.stack import DevStack
 from orchestrator_client.campaign_errors import CampaignError, CommandRefused
 from orchestrator_client.campaign_ops import retry_campaign, start_campaign
 from orchestrator_worker.service_wiring import create_activities, create_http_client
 from orchestrator_worker.worker_factory import build_worker, workflow_runner
-from tests.integration.conftest import Services, stack_settings
+from tests.integration.conftest import stack_settings
+from tests.stack import Admin, temporal
 from workflows import CampaignWorkflow
 
 pytestmark = pytest.mark.integration
@@ -78,7 +77,7 @@ async def wait_for_state(client: Client, workflow_id: str, wanted: CampaignState
     raise AssertionError(f"{workflow_id} never reached {wanted}")
 
 
-async def test_a_campaign_publishes_once(client: Client, worker: Worker, services: Services):
+async def test_a_campaign_publishes_once(client: Client, worker: Worker, admin: Admin):
     c = campaign()
     handle = await start_campaign(client, c, task_queue=worker.task_queue)
     outcome = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
@@ -89,11 +88,11 @@ async def test_a_campaign_publishes_once(client: Client, worker: Worker, service
     assert [e.seq for e in payload.execution_log] == list(range(1, outcome.log_entries + 1))
     assert payload.learning_summary is not None
     for service in ServiceName:
-        assert await services.effect_count(service, c.campaign_id) == 1, service
+        assert await admin.effect_count(service, c.campaign_id) == 1, service
 
 
 async def test_without_the_sandbox_the_same_campaign_replays_in_the_sandbox(
-    client: Client, stack: DevStack, services: Services
+    client: Client, stack: DevStack, admin: Admin
 ):
     """CAMPAIGN_WORKFLOW_SANDBOX=false runs the same graph: a campaign that parks, is retried
     and publishes once, with a history that the sandboxed replayer accepts."""
@@ -111,7 +110,7 @@ async def test_without_the_sandbox_the_same_campaign_replays_in_the_sandbox(
             outcome = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
 
     assert outcome.state is CampaignState.LEARN and outcome.retry_count == 1
-    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
     sandboxed = Replayer(
         workflows=[CampaignWorkflow],
         data_converter=pydantic_data_converter,
@@ -122,7 +121,7 @@ async def test_without_the_sandbox_the_same_campaign_replays_in_the_sandbox(
 
 
 async def test_critical_check_parks_in_failed_and_retry_publishes(
-    client: Client, worker: Worker, services: Services
+    client: Client, worker: Worker, admin: Admin
 ):
     c = campaign("Promise guaranteed results to every baker")
     handle = await start_campaign(client, c, task_queue=worker.task_queue)
@@ -133,7 +132,7 @@ async def test_critical_check_parks_in_failed_and_retry_publishes(
     assert parked.failure.reason is FailureReason.QUALITY_GATE_FAILED
     assert parked.failure.step is CampaignState.QUALITY_AUDIT
     assert parked.quality_report is not None and parked.quality_report.critical_checks
-    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 0
+    assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 0
 
     await retry_campaign(client, handle.id, RetryRequest(requested_by="it", reason="revise"))
     outcome = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
@@ -141,34 +140,34 @@ async def test_critical_check_parks_in_failed_and_retry_publishes(
     assert outcome.state is CampaignState.LEARN and outcome.retry_count == 1
     final = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
     assert final.content is not None and final.content.revision == 1
-    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
     # Resumed at content production: radar and strategy ran once.
-    assert await services.effect_count(ServiceName.RADAR, c.campaign_id) == 1
-    assert await services.effect_count(ServiceName.CONTENT, c.campaign_id) == 2
+    assert await admin.effect_count(ServiceName.RADAR, c.campaign_id) == 1
+    assert await admin.effect_count(ServiceName.CONTENT, c.campaign_id) == 2
     actions = [e.action for e in final.execution_log]
     assert "campaign_failed" in actions and "retry_accepted" in actions
 
 
 async def test_injected_5xx_are_retried_and_each_campaign_publishes_exactly_once(
-    client: Client, worker: Worker, services: Services
+    client: Client, worker: Worker, admin: Admin
 ):
-    await services.set_faults(error_rate=0.4, error_after_effect_share=0.5, seed=7)
+    await admin.faults(error_rate=0.4, error_after_effect_share=0.5, seed=7)
     campaigns = [campaign() for _ in range(8)]
     handles = [await start_campaign(client, c, task_queue=worker.task_queue) for c in campaigns]
     outcomes = await asyncio.wait_for(
         asyncio.gather(*(h.result() for h in handles)), RESULT_TIMEOUT * 2
     )
-    await services.set_faults()
+    await admin.faults()
 
     assert all(o.state is CampaignState.LEARN for o in outcomes)
     for c in campaigns:
-        assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
-    stats = json.dumps(await services.stats())
+        assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    stats = json.dumps(await admin.stats())
     assert '"injected' in stats  # the services did inject faults (see /admin/stats)
 
 
 async def test_retry_is_refused_for_a_campaign_that_is_not_failed(
-    client: Client, worker: Worker, services: Services
+    client: Client, worker: Worker, admin: Admin
 ):
     handle = await start_campaign(client, campaign(), task_queue=worker.task_queue)
     await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
@@ -177,27 +176,17 @@ async def test_retry_is_refused_for_a_campaign_that_is_not_failed(
 
 
 async def test_a_second_start_for_the_same_campaign_is_refused(
-    client: Client, worker: Worker, services: Services
+    client: Client, worker: Worker, admin: Admin
 ):
-    await services.set_faults(latency_ms=300)
+    await admin.faults(latency_ms=300)
     c = campaign()
     await start_campaign(client, c, task_queue=worker.task_queue)
     with pytest.raises(CampaignError, match="already exists"):
         await start_campaign(client, c, task_queue=worker.task_queue)
 
 
-def _temporal(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [temporal_cli(), *args, "--address", stack.config.temporal_address],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 async def test_the_temporal_cli_alone_can_start_query_and_retry(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ):
     """The public names: workflow type, task queue, input JSON, `state`/`payload` queries."""
     campaign_id = uuid.uuid4()
@@ -213,7 +202,7 @@ async def test_the_temporal_cli_alone_can_start_query_and_retry(
         "step_retry": {"initial_interval": "PT0.05S", "maximum_interval": "PT0.5S"},
     }
     started = await asyncio.to_thread(
-        _temporal, stack, "workflow", "start", "--type", "CampaignWorkflow",
+        temporal, stack, "workflow", "start", "--type", "CampaignWorkflow",
         "--task-queue", worker.task_queue, "--workflow-id", workflow_id,
         "--input", json.dumps(document),
     )  # fmt: skip
@@ -221,11 +210,11 @@ async def test_the_temporal_cli_alone_can_start_query_and_retry(
     await wait_for_state(client, workflow_id, CampaignState.FAILED)
 
     query = await asyncio.to_thread(
-        _temporal, stack, "workflow", "query", "--workflow-id", workflow_id, "--type", "state"
+        temporal, stack, "workflow", "query", "--workflow-id", workflow_id, "--type", "state"
     )
     assert "FAILED" in query.stdout, query.stdout + query.stderr
     signalled = await asyncio.to_thread(
-        _temporal, stack, "workflow", "signal", "--workflow-id", workflow_id,
+        temporal, stack, "workflow", "signal", "--workflow-id", workflow_id,
         "--name", "retry", "--input", json.dumps({"requested_by": "cli"}),
     )  # fmt: skip
     assert signalled.returncode == 0, signalled.stderr
@@ -234,7 +223,7 @@ async def test_the_temporal_cli_alone_can_start_query_and_retry(
     )
     assert outcome["state"] == "LEARN"
     payload = await asyncio.to_thread(
-        _temporal, stack, "workflow", "query", "--workflow-id", workflow_id,
+        temporal, stack, "workflow", "query", "--workflow-id", workflow_id,
         "--type", "payload", "--output", "json",
     )  # fmt: skip
     assert payload.returncode == 0, payload.stderr
@@ -246,7 +235,7 @@ async def test_bad_input_from_the_temporal_cli_fails_the_workflow_naming_the_fie
 ):
     workflow_id = f"campaign-{uuid.uuid4()}"
     started = await asyncio.to_thread(
-        _temporal, stack, "workflow", "start", "--type", "CampaignWorkflow",
+        temporal, stack, "workflow", "start", "--type", "CampaignWorkflow",
         "--task-queue", worker.task_queue, "--workflow-id", workflow_id,
         "--input", json.dumps({"campaign_id": "not-a-uuid"}),
     )  # fmt: skip
@@ -259,7 +248,7 @@ async def test_bad_input_from_the_temporal_cli_fails_the_workflow_naming_the_fie
 
 
 async def test_starter_cli_start_wait_status_and_retry(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ):
     async def starter(*args: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(

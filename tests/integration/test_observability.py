@@ -49,8 +49,9 @@ from orchestrator_worker.observability import create_runtime
 from orchestrator_worker.service_wiring import create_activities, create_http_client
 from orchestrator_worker.worker_factory import build_worker
 from tests.log_capture import worker_logging
+from tests.stack import Admin
 
-from .conftest import Services, stack_settings
+from .conftest import stack_settings
 from .webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.integration
@@ -104,18 +105,18 @@ async def wait_until(condition: Callable[[], bool]) -> None:
 
 
 async def fail_at_radar_then_retry(
-    client: Client, services: Services, task_queue: str, **campaign: Any
+    client: Client, admin: Admin, task_queue: str, **campaign: Any
 ) -> tuple[CampaignOutcome, CampaignPayload]:
     """RADAR_SCAN fails twice (503), the campaign parks in FAILED, the service comes back, an
     operator retries, it publishes."""
-    await services.set_faults(down=True, services=["radar"])
+    await admin.faults(down=True, services=["radar"])
     handle = await start_campaign(
         client,
         CampaignInput(campaign_id=uuid.uuid4(), brief=clean_brief(), step_retry=FAST, **campaign),
         task_queue=task_queue,
     )
     await wait_for_state(handle, CampaignState.FAILED)
-    await services.set_faults()
+    await admin.faults()
     await retry_campaign(client, handle.id, RetryRequest(requested_by="test"))
     outcome = await asyncio.wait_for(handle.result(), TIMEOUT)
     return outcome, await campaign_payload(client, handle.id)
@@ -140,9 +141,7 @@ def total(samples: dict[frozenset[tuple[str, str]], float], **labels: str) -> fl
     return sum(v for k, v in samples.items() if wanted <= k)
 
 
-async def test_worker_metrics_are_scraped_from_prometheus(
-    stack: DevStack, services: Services
-) -> None:
+async def test_worker_metrics_are_scraped_from_prometheus(stack: DevStack, admin: Admin) -> None:
     settings = stack_settings(stack, metrics_port=free_port())
     runtime = create_runtime(settings)
     assert runtime is not None
@@ -150,7 +149,7 @@ async def test_worker_metrics_are_scraped_from_prometheus(
         settings=settings, runtime=runtime, target_host=stack.config.temporal_address
     )
     async with running_worker(client, settings) as worker:
-        outcome, _ = await fail_at_radar_then_retry(client, services, worker.task_queue)
+        outcome, _ = await fail_at_radar_then_retry(client, admin, worker.task_queue)
         assert outcome.state is CampaignState.LEARN
         async with httpx.AsyncClient(timeout=10) as http:
             response = await http.get(f"http://127.0.0.1:{settings.metrics_port}/metrics")
@@ -235,14 +234,14 @@ async def test_http_spans_are_children_of_the_activity_span(stack: DevStack) -> 
 
 
 async def test_log_lines_carry_workflow_context_and_replay_logs_nothing(
-    stack: DevStack, client: Client, services: Services
+    stack: DevStack, client: Client, admin: Admin
 ) -> None:
     settings = stack_settings(stack)
     with worker_logging() as buffer:
         # No workflow cache: every workflow task replays the history from the start, so any
         # line logged during replay would show up again.
         async with running_worker(client, settings, max_cached_workflows=0) as worker:
-            outcome, payload = await fail_at_radar_then_retry(client, services, worker.task_queue)
+            outcome, payload = await fail_at_radar_then_retry(client, admin, worker.task_queue)
     assert outcome.state is CampaignState.LEARN
     lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
     workflow_id = f"campaign-{payload.campaign_id}"

@@ -21,7 +21,6 @@ from temporalio.worker import Worker
 from contracts import CampaignInput, CampaignState
 from devstack.stack import DevStack
 from orchestrator_client.campaign_ops import start_campaign
-from tests.integration.conftest import Services
 from tests.integration.test_campaigns_end_to_end import (
     FAST_RETRIES,
     RESULT_TIMEOUT,
@@ -29,6 +28,7 @@ from tests.integration.test_campaigns_end_to_end import (
     campaign,
     wait_for_state,
 )
+from tests.stack import Admin
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def line(name: str, objective: str = "Grow newsletter sign-ups") -> str:
 
 
 async def test_batch_starts_each_line_once_reports_bad_lines_and_outcomes(
-    client: Client, worker: Worker, services: Services, stack: DevStack, tmp_path: Path
+    client: Client, worker: Worker, admin: Admin, stack: DevStack, tmp_path: Path
 ):
     q = worker.task_queue
     jsonl = tmp_path / "briefs.jsonl"
@@ -100,7 +100,7 @@ async def test_batch_starts_each_line_once_reports_bad_lines_and_outcomes(
 
 
 async def test_batch_no_wait_exits_0_and_a_rerun_exits_1_for_an_existing_failed_campaign(
-    client: Client, worker: Worker, services: Services, stack: DevStack, tmp_path: Path
+    client: Client, worker: Worker, admin: Admin, stack: DevStack, tmp_path: Path
 ):
     q = worker.task_queue
     jsonl = tmp_path / "two.jsonl"
@@ -187,7 +187,7 @@ async def test_batch_gives_up_starting_when_the_window_stays_full(
 
 
 async def test_list_and_retry_all_failed_with_a_batch_operation(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ):
     q = worker.task_queue
     risky = [campaign("Promise guaranteed results to every baker") for _ in range(2)]
@@ -228,7 +228,7 @@ async def test_list_and_retry_all_failed_with_a_batch_operation(
 
 
 async def test_retry_all_failed_one_by_one_cancel_and_log(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ):
     q = worker.task_queue
     risky = campaign("Promise guaranteed results to every baker")

@@ -19,10 +19,10 @@ from temporalio.worker import Worker
 from contracts import CampaignInput, CampaignState
 from devstack.stack import DevStack
 from orchestrator_client.campaign_ops import start_campaign
-from tests.integration.conftest import Services
 from tests.integration.test_campaigns_end_to_end import campaign, wait_for_state
 from tests.integration.test_operator_cli import cli
 from tests.integration.test_rest_gateway import API
+from tests.stack import Admin
 
 pytestmark = pytest.mark.integration
 GATE_FAILING = "Promise guaranteed results to every baker"  # the quality gate closes on it
@@ -102,7 +102,7 @@ async def test_an_unknown_namespace_is_one_line_exit_2(stack: DevStack) -> None:
 
 
 async def test_a_cancelled_campaign_is_cancelled_everywhere_and_never_retryable(
-    client: Client, worker: Worker, services: Services, stack: DevStack, gateway: httpx.AsyncClient
+    client: Client, worker: Worker, admin: Admin, stack: DevStack, gateway: httpx.AsyncClient
 ) -> None:
     q = worker.task_queue
     parked = campaign(GATE_FAILING)
@@ -137,7 +137,7 @@ async def test_a_cancelled_campaign_is_cancelled_everywhere_and_never_retryable(
 
 
 async def test_a_published_campaign_refuses_a_retry_saying_it_published(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ) -> None:
     code, out, err = await cli(
         stack, "start", "--name", "Once", "--objective", "Grow newsletter sign-ups",
@@ -154,7 +154,7 @@ async def test_a_published_campaign_refuses_a_retry_saying_it_published(
 
 
 async def test_no_retries_left_is_said_and_no_retry_offered(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ) -> None:
     code, out, err = await cli(
         stack, "start", "--name", "No second chance", "--objective", GATE_FAILING,

@@ -27,23 +27,22 @@ from contracts import (
 from devstack.stack import DevStack
 from orchestrator_client.campaign_errors import CommandRefused
 from orchestrator_client.campaign_ops import retry_campaign, start_campaign
-from tests.integration.conftest import Services
 from tests.integration.test_campaigns_end_to_end import (
     FAST_RETRIES,
     RESULT_TIMEOUT,
-    _temporal,
     brief,
     campaign,
     wait_for_state,
 )
 from tests.integration.test_operator_cli import cli
+from tests.stack import Admin, temporal
 
 pytestmark = pytest.mark.integration
 RISKY = "Promise guaranteed results to every baker"  # the first quality audit fails on it
 
 
 async def test_a_refused_retry_exits_3_with_the_workflows_reason_and_code(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ):
     idle = CampaignInput(
         campaign_id=uuid.uuid4(), brief=brief(), step_retry=FAST_RETRIES, start_immediately=False
@@ -69,12 +68,12 @@ async def test_a_refused_retry_exits_3_with_the_workflows_reason_and_code(
     code, out, err = await cli(stack, "retry", str(spent.campaign_id), "--by", "alice")
     assert code == 3, out + err
     assert "refused the retry: max_retries (0) reached (NO_RETRIES_LEFT)" in err, err
-    assert await services.effect_count(ServiceName.PUBLISHER, spent.campaign_id) == 0
+    assert await admin.effect_count(ServiceName.PUBLISHER, spent.campaign_id) == 0
     await handle.terminate("test done")
 
 
 async def test_an_accepted_retry_prints_the_answer_and_wait_follows_it_to_learn(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ):
     c = campaign(RISKY)
     handle = await start_campaign(client, c, task_queue=worker.task_queue)
@@ -103,13 +102,13 @@ async def test_an_accepted_retry_prints_the_answer_and_wait_follows_it_to_learn(
     assert lines[0].startswith(f"retry accepted: {handle.id}, retry 1 of 3"), out
     assert "retry_accepted" in lines[1] and "campaign_created" not in out, out
     assert lines[-1].startswith("LEARN: published as "), out
-    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
 
 
 async def test_start_of_an_idle_campaign_prints_the_answer_then_refuses_a_second(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ):
-    await services.set_faults(latency_ms=1000)  # still running at the second start
+    await admin.faults(latency_ms=1000)  # still running at the second start
     idle = CampaignInput(
         campaign_id=uuid.uuid4(), brief=brief(), step_retry=FAST_RETRIES, start_immediately=False
     )
@@ -126,14 +125,14 @@ async def test_start_of_an_idle_campaign_prints_the_answer_then_refuses_a_second
 
 
 async def test_the_temporal_cli_alone_gets_the_answer_or_the_refusal(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ):
     c = campaign(RISKY)
     handle = await start_campaign(client, c, task_queue=worker.task_queue)
     await wait_for_state(client, handle.id, CampaignState.FAILED)
 
     def update() -> tuple[int, str]:
-        done = _temporal(
+        done = temporal(
             stack, "workflow", "update", "execute", "--workflow-id", handle.id,
             "--name", "request_retry", "--input", '{"requested_by":"me"}',
         )  # fmt: skip
@@ -159,7 +158,7 @@ async def test_the_temporal_cli_alone_gets_the_answer_or_the_refusal(
 
 
 async def test_twenty_concurrent_retries_of_one_failure_give_one_resume_and_one_publication(
-    client: Client, worker: Worker, services: Services
+    client: Client, worker: Worker, admin: Admin
 ):
     c = campaign(RISKY, max_retries=1)
     handle = await start_campaign(client, c, task_queue=worker.task_queue)
@@ -187,11 +186,11 @@ async def test_twenty_concurrent_retries_of_one_failure_give_one_resume_and_one_
     resumes = [e for e in payload.execution_log if e.action == "retry_accepted"]
     assert len(resumes) == 1
     assert not [e for e in payload.execution_log if e.action == "retry_refused"]
-    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
 
 
 async def test_retry_all_failed_counts_what_each_workflow_answered(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ):
     q = worker.task_queue
     retryable, spent = campaign(RISKY), campaign(RISKY, max_retries=0)
@@ -217,7 +216,7 @@ async def test_retry_all_failed_counts_what_each_workflow_answered(
 
 
 async def test_temporal_workflow_start_twice_with_one_id_publishes_once(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ):
     """Issue reproduction: the `temporal` CLI's default id-reuse policy starts a second run of a
     campaign that already published; the second run ends ALREADY_PUBLISHED and the reference
@@ -226,7 +225,7 @@ async def test_temporal_workflow_start_twice_with_one_id_publishes_once(
     body = json.dumps({"campaign_id": str(c.campaign_id), "brief": c.brief.model_dump(mode="json")})
 
     def start_run() -> None:
-        done = _temporal(
+        done = temporal(
             stack, "workflow", "start", "--type", "CampaignWorkflow",
             "--task-queue", worker.task_queue, "--workflow-id", f"campaign-{c.campaign_id}",
             "--input", body,
@@ -242,17 +241,17 @@ async def test_temporal_workflow_start_twice_with_one_id_publishes_once(
         await asyncio.wait_for(second.result(), RESULT_TIMEOUT)
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "ALREADY_PUBLISHED"
-    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
-    lookup = await services.http.get(f"/v1/publisher/publications/{c.campaign_id}")
+    assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    lookup = await admin.http.get(f"/v1/publisher/publications/{c.campaign_id}")
     assert lookup.status_code == 200 and lookup.json()["publication_id"] in cause.message
 
 
 async def test_a_cancel_during_publish_is_recorded_and_a_restart_publishes_nothing(
-    client: Client, worker: Worker, services: Services, stack: DevStack
+    client: Client, worker: Worker, admin: Admin, stack: DevStack
 ):
     """Issue reproduction: `campaign cancel` while PUBLISH is in flight (the publication still
     lands), then `campaign start` of the same id. The publisher's record is the truth."""
-    await services.set_faults(latency_ms=2000, services=[ServiceName.PUBLISHER.value])
+    await admin.faults(latency_ms=2000, services=[ServiceName.PUBLISHER.value])
     c = campaign("Grow sign-ups")
     handle = await start_campaign(client, c, task_queue=worker.task_queue)
     await wait_for_state(client, handle.id, CampaignState.PUBLISH)
@@ -264,7 +263,7 @@ async def test_a_cancel_during_publish_is_recorded_and_a_restart_publishes_nothi
     outcome = next(e for e in payload.execution_log if e.action == "publication_outcome")
     assert outcome.details["published"] is True
     assert payload.execution_log[-1].details["published"] is True
-    await services.set_faults()
+    await admin.faults()
 
     again = await start_campaign(client, c, task_queue=worker.task_queue)
     with pytest.raises(WorkflowFailureError) as failed:
@@ -272,4 +271,4 @@ async def test_a_cancel_during_publish_is_recorded_and_a_restart_publishes_nothi
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "ALREADY_PUBLISHED"
     assert str(outcome.details["publication_id"]) in cause.message
-    assert await services.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
+    assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1

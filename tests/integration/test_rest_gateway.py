@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import Services
 from tests.integration.test_campaigns_end_to_end import RESULT_TIMEOUT
+from tests.stack import Admin
 
 pytestmark = pytest.mark.integration
 API = "/api/v1/campaigns"
@@ -44,7 +44,7 @@ async def wait_for(
 
 
 async def test_create_waits_in_idle_until_start_then_retry_publishes(
-    gateway: httpx.AsyncClient, services: Services
+    gateway: httpx.AsyncClient, admin: Admin
 ):
     http = gateway
     docs, spec = await http.get("/docs"), (await http.get("/openapi.json")).json()
@@ -105,9 +105,7 @@ async def test_create_waits_in_idle_until_start_then_retry_publishes(
         assert "has ended (COMPLETED, state LEARN): it published, and publishes once" in detail
 
 
-async def test_start_true_cancel_and_the_error_statuses(
-    gateway: httpx.AsyncClient, services: Services
-):
+async def test_start_true_cancel_and_the_error_statuses(gateway: httpx.AsyncClient, admin: Admin):
     http = gateway
     cid = str(uuid.uuid4())
     now = await http.post(API, json=body(campaign_id=cid, start=True))

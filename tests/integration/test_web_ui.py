@@ -25,8 +25,9 @@ from orchestrator_client.campaign_ops import start_campaign
 from orchestrator_connection.temporal_client import connect
 from orchestrator_worker.service_wiring import create_activities, create_http_client
 from orchestrator_worker.worker_factory import build_worker
-from tests.integration.conftest import Services, stack_settings
+from tests.integration.conftest import stack_settings
 from tests.integration.test_campaigns_end_to_end import RESULT_TIMEOUT, campaign, wait_for_state
+from tests.stack import Admin
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +67,7 @@ async def ui_worker(ui_server: DevStack, stack: DevStack) -> AsyncIterator[tuple
 
 
 async def test_the_web_ui_lists_the_failed_campaign_by_its_search_attribute(
-    ui_server: DevStack, ui_worker: tuple[Client, Worker], services: Services
+    ui_server: DevStack, ui_worker: tuple[Client, Worker], admin: Admin
 ):
     client, worker = ui_worker
     failed = await start_campaign(

@@ -1,4 +1,5 @@
-"""What the reliability scenarios share: sizes, worker processes, the services' record, checks.
+"""What the reliability scenarios share: sizes, worker processes, checks of the services' record
+(read through tests.stack.Admin).
 
 Every wait here is bounded (a deadline in seconds), every process logs to a file in the stack's
 run directory, and every check reads the truth back from where it lives: side effects from the
@@ -14,13 +15,13 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
@@ -143,6 +144,13 @@ async def wait_for_state(
     raise AssertionError(f"{workflow_id} is {state}, not {wanted}, after {within:.0f}s")
 
 
+async def payload_of(client: Client, workflow_id: str) -> CampaignPayload:
+    """The campaign's payload (with the execution log), by query."""
+    handle = client.get_workflow_handle(workflow_id)
+    result: CampaignPayload = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
+    return result
+
+
 async def payloads(
     client: Client, workflow_ids: Iterable[str], parallel: int = 16
 ) -> list[CampaignPayload]:
@@ -151,9 +159,7 @@ async def payloads(
 
     async def one(workflow_id: str) -> CampaignPayload:
         async with gate:
-            handle = client.get_workflow_handle(workflow_id)
-            result: CampaignPayload = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
-            return result
+            return await payload_of(client, workflow_id)
 
     return list(await asyncio.wait_for(asyncio.gather(*(one(w) for w in workflow_ids)), 300))
 
@@ -214,46 +220,18 @@ def new_queue(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-# ---- the reference services' admin API ------------------------------------------------------
-
-
-@dataclass
-class Admin:
-    http: httpx.AsyncClient
-
-    async def reset(self) -> None:
-        (await self.http.post("/admin/reset")).raise_for_status()
-        await self.faults()
-
-    async def faults(self, **knobs: Any) -> None:
-        """Replace the fault config (omitted knobs: off)."""
-        (await self.http.put("/admin/faults", json=knobs)).raise_for_status()
-
-    async def effects(self) -> list[dict[str, Any]]:
-        response = await self.http.get("/admin/effects")
-        response.raise_for_status()
-        data: list[dict[str, Any]] = response.json()
-        return data
-
-    async def calls(self) -> list[dict[str, Any]]:
-        response = await self.http.get("/admin/calls")
-        response.raise_for_status()
-        data: list[dict[str, Any]] = response.json()
-        return data
-
-    async def stats(self) -> dict[str, Any]:
-        response = await self.http.get("/admin/stats")
-        response.raise_for_status()
-        data: dict[str, Any] = response.json()["services"]
-        return data
-
-    async def effect_count(self, service: ServiceName, campaign_id: uuid.UUID) -> int:
-        response = await self.http.get(
-            "/admin/effects/count",
-            params={"service": service.value, "campaign_id": str(campaign_id)},
-        )
-        response.raise_for_status()
-        return int(response.json()["count"])
+@asynccontextmanager
+async def worker_process(
+    stack: DevStack, name: str, queue_prefix: str, env: dict[str, str] | None = None
+) -> AsyncIterator[WorkerProcess]:
+    """A WorkerProcess on a new task queue, started (its `worker_started` line seen) for the
+    block and stopped after it."""
+    worker = WorkerProcess(stack, name, new_queue(queue_prefix), env=env or {})
+    await asyncio.to_thread(worker.start)
+    try:
+        yield worker
+    finally:
+        await asyncio.to_thread(worker.stop)
 
 
 # ---- checks -------------------------------------------------------------------------------------

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from temporalio.client import Client
 
 from contracts import CampaignInput
 from devstack.stack import DevStack
 from orchestrator_connection.temporal_client import connect
-from tests.reliability.conftest import new_stack
 from tests.reliability.support import (
     FULL,
-    Admin,
     WorkerProcess,
     campaign,
     duplicate_effects,
@@ -35,7 +33,9 @@ from tests.reliability.support import (
     retries_seen,
     size,
     start_all,
+    worker_process,
 )
+from tests.stack import Admin, admin_of, running_stack
 
 # Full sizes take longer than pytest's default 300 s limit (pyproject) on a busy machine.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900 if FULL else 300)]
@@ -91,25 +91,25 @@ async def check_all_learned_once(
 
 
 async def test_sigkill_of_the_worker_mid_run_loses_and_duplicates_nothing(
-    rel_client: Client, rel_stack: DevStack, admin: Admin
+    client: Client, stack: DevStack, admin: Admin
 ) -> None:
     queue = new_queue("crash")
-    first = WorkerProcess(rel_stack, "worker-crash-1", queue)
-    second = WorkerProcess(rel_stack, "worker-crash-2", queue)
+    first = WorkerProcess(stack, "worker-crash-1", queue)
+    second = WorkerProcess(stack, "worker-crash-2", queue)
     await asyncio.to_thread(first.start)
     try:
         await admin.faults(**IN_FLIGHT_FAULTS)
         campaigns = [campaign(i, step_retry=CRASH_RETRIES) for i in range(CRASH_CAMPAIGNS)]
         started = time.monotonic()
-        handles = await start_all(rel_client, campaigns, queue)
+        handles = await start_all(client, campaigns, queue)
         effects_at_kill = await wait_for_progress(admin, campaigns, share=0.3)
         await asyncio.to_thread(first.kill)
         killed_at = time.monotonic() - started
-        done_at_kill = await completed(rel_client, queue)
+        done_at_kill = await completed(client, queue)
         assert done_at_kill < CRASH_CAMPAIGNS, "the kill came too late to hit campaigns in flight"
 
         await asyncio.to_thread(second.start)
-        figures = await check_all_learned_once(rel_client, admin, campaigns, handles, 300)
+        figures = await check_all_learned_once(client, admin, campaigns, handles, 300)
         elapsed = time.monotonic() - started
         stats = await admin.stats()
         record_figures(
@@ -131,53 +131,45 @@ async def test_sigkill_of_the_worker_mid_run_loses_and_duplicates_nothing(
 
 
 @pytest.fixture
-def restart_stack(tmp_path: Path) -> Any:
+def restart_stack(tmp_path: Path) -> Iterator[DevStack]:
     """A stack of its own: this test stops and restarts its dev server."""
-    stack = new_stack(tmp_path / "restart")
-    try:
-        stack.start_server()
-        stack.start_services(env={"REFSVC_LOG_LEVEL": "WARNING"})
+    with running_stack(tmp_path / "restart") as stack:
         yield stack
-    finally:
-        stack.down()
 
 
 async def test_a_dev_server_restart_mid_run_loses_nothing(restart_stack: DevStack) -> None:
     stack = restart_stack
     client = await connect(target_host=stack.config.temporal_address, namespace="default")
-    worker = WorkerProcess(stack, "worker-restart", new_queue("restart"))
-    await asyncio.to_thread(worker.start)
-    async with httpx.AsyncClient(base_url=stack.config.services_url, timeout=30) as http:
-        admin = Admin(http)
-        try:
-            await admin.faults(**IN_FLIGHT_FAULTS)
-            campaigns = [campaign(i, step_retry=CRASH_RETRIES) for i in range(RESTART_CAMPAIGNS)]
-            started = time.monotonic()
-            handles = await start_all(client, campaigns, worker.task_queue)
-            effects_at_stop = await wait_for_progress(admin, campaigns, share=0.3)
-            done_at_stop = await completed(client, worker.task_queue)
-            assert done_at_stop < RESTART_CAMPAIGNS, "the restart came too late"
+    async with (
+        worker_process(stack, "worker-restart", "restart") as worker,
+        admin_of(stack) as admin,
+    ):
+        await admin.faults(**IN_FLIGHT_FAULTS)
+        campaigns = [campaign(i, step_retry=CRASH_RETRIES) for i in range(RESTART_CAMPAIGNS)]
+        started = time.monotonic()
+        handles = await start_all(client, campaigns, worker.task_queue)
+        effects_at_stop = await wait_for_progress(admin, campaigns, share=0.3)
+        done_at_stop = await completed(client, worker.task_queue)
+        assert done_at_stop < RESTART_CAMPAIGNS, "the restart came too late"
 
-            down_started = time.monotonic()
-            await asyncio.to_thread(stack.server.stop)
-            await asyncio.sleep(2.0)  # the worker and the client see the server gone
-            await asyncio.to_thread(stack.start_server)
-            down_seconds = time.monotonic() - down_started
-            assert worker.process.running(), worker.process.tail()
+        down_started = time.monotonic()
+        await asyncio.to_thread(stack.server.stop)
+        await asyncio.sleep(2.0)  # the worker and the client see the server gone
+        await asyncio.to_thread(stack.start_server)
+        down_seconds = time.monotonic() - down_started
+        assert worker.process.running(), worker.process.tail()
 
-            figures = await check_all_learned_once(client, admin, campaigns, handles, 300)
-            elapsed = time.monotonic() - started
-            stats = await admin.stats()
-            record_figures(
-                "dev server restart",
-                campaigns=RESTART_CAMPAIGNS,
-                in_flight_at_stop=RESTART_CAMPAIGNS - done_at_stop,
-                effects_before_stop=effects_at_stop,
-                server_away_seconds=round(down_seconds, 1),
-                faults_injected=injected_totals(stats),
-                retries_seen=retries_seen(await admin.calls(), campaigns),
-                seconds=round(elapsed, 1),
-                **figures,
-            )
-        finally:
-            await asyncio.to_thread(worker.stop)
+        figures = await check_all_learned_once(client, admin, campaigns, handles, 300)
+        elapsed = time.monotonic() - started
+        stats = await admin.stats()
+        record_figures(
+            "dev server restart",
+            campaigns=RESTART_CAMPAIGNS,
+            in_flight_at_stop=RESTART_CAMPAIGNS - done_at_stop,
+            effects_before_stop=effects_at_stop,
+            server_away_seconds=round(down_seconds, 1),
+            faults_injected=injected_totals(stats),
+            retries_seen=retries_seen(await admin.calls(), campaigns),
+            seconds=round(elapsed, 1),
+            **figures,
+        )

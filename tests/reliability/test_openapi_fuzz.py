@@ -74,17 +74,17 @@ def test_the_fuzzed_schema_covers_every_service() -> None:
 
 
 # The gateway connects to Temporal lazily (in schemathesis' event loop thread), through Temporal's
-# envconfig as in production; `gateway_stack` points that at the reliability stack first.
+# envconfig as in production; `gateway_stack` points that at the shared stack first.
 GATEWAY_QUEUE = new_queue("gateway-fuzz")
 GATEWAY = create_gateway(GatewaySettings(query_timeout_seconds=5), task_queue=GATEWAY_QUEUE)
 gateway_schema = schemathesis.openapi.from_asgi("/openapi.json", GATEWAY)
 
 
 @pytest.fixture(scope="module")
-def gateway_stack(rel_stack: DevStack) -> Iterator[None]:
-    worker = WorkerProcess(rel_stack, "worker-gateway", GATEWAY_QUEUE)
+def gateway_stack(stack: DevStack) -> Iterator[None]:
+    worker = WorkerProcess(stack, "worker-gateway", GATEWAY_QUEUE)
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("TEMPORAL_ADDRESS", rel_stack.config.temporal_address)
+        env.setenv("TEMPORAL_ADDRESS", stack.config.temporal_address)
         env.setenv("TEMPORAL_NAMESPACE", "default")
         worker.start()
         try:

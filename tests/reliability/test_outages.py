@@ -11,7 +11,6 @@ import pytest
 from temporalio.client import Client
 
 from contracts import (
-    PAYLOAD_QUERY,
     CampaignPayload,
     CampaignState,
     FailureReason,
@@ -20,16 +19,17 @@ from contracts import (
 )
 from orchestrator_client.campaign_ops import campaign_status, retry_campaign, start_campaign
 from tests.reliability.support import (
-    Admin,
     WorkerProcess,
     campaign,
     log_problems,
     outcomes,
+    payload_of,
     record_figures,
     retries,
     wait_for_state,
     workflow_task_failures,
 )
+from tests.stack import Admin
 
 pytestmark = pytest.mark.integration
 
@@ -47,10 +47,7 @@ async def calls_for(admin: Admin, service: ServiceName, campaign_id: Any) -> lis
 
 async def parked(client: Client, workflow_id: str) -> CampaignPayload:
     await wait_for_state(client, workflow_id, CampaignState.FAILED, within=60)
-    payload: CampaignPayload = await client.get_workflow_handle(workflow_id).query(
-        PAYLOAD_QUERY, result_type=CampaignPayload
-    )
-    return payload
+    return await payload_of(client, workflow_id)
 
 
 async def visible_failure_reason(client: Client, workflow_id: str) -> str | None:
@@ -65,19 +62,19 @@ async def visible_failure_reason(client: Client, workflow_id: str) -> str | None
 
 
 async def test_a_service_down_longer_than_the_retry_policy_parks_then_retry_publishes_once(
-    rel_client: Client, shared_worker: WorkerProcess, admin: Admin
+    client: Client, shared_worker: WorkerProcess, admin: Admin
 ) -> None:
     await admin.faults(down=True, services=[ServiceName.PUBLISHER.value])
     c = campaign(step_retry=SHORT_POLICY)
     started = time.monotonic()
-    handle = await start_campaign(rel_client, c, task_queue=shared_worker.task_queue)
+    handle = await start_campaign(client, c, task_queue=shared_worker.task_queue)
 
-    payload = await parked(rel_client, handle.id)
+    payload = await parked(client, handle.id)
     assert payload.failure is not None
     assert payload.failure.reason is FailureReason.SERVICE_UNAVAILABLE
     assert payload.failure.step is CampaignState.PUBLISH
     assert "publisher answered 503" in payload.failure.message, payload.failure.message
-    assert await visible_failure_reason(rel_client, handle.id) == "SERVICE_UNAVAILABLE"
+    assert await visible_failure_reason(client, handle.id) == "SERVICE_UNAVAILABLE"
     attempts = await calls_for(admin, ServiceName.PUBLISHER, c.campaign_id)
     assert len(attempts) == SHORT_POLICY.maximum_attempts
     assert all(a["status_code"] == 503 and a["injected"] == ["down"] for a in attempts)
@@ -87,15 +84,15 @@ async def test_a_service_down_longer_than_the_retry_policy_parks_then_retry_publ
     assert len(await calls_for(admin, ServiceName.PUBLISHER, c.campaign_id)) == len(attempts)
 
     await admin.faults()  # the publisher is back
-    await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="reliability"))
-    [outcome] = await outcomes(rel_client, [handle], within=60)
+    await retry_campaign(client, handle.id, RetryRequest(requested_by="reliability"))
+    [outcome] = await outcomes(client, [handle], within=60)
     elapsed = time.monotonic() - started
     assert outcome.state is CampaignState.LEARN and outcome.retry_count == 1
     for service in ServiceName:
         assert await admin.effect_count(service, c.campaign_id) == 1, service
-    final = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
+    final = await payload_of(client, handle.id)
     assert not log_problems(final, operator_retries=1)
-    assert await workflow_task_failures(rel_client, handle.id) == 0
+    assert await workflow_task_failures(client, handle.id) == 0
     record_figures(
         "service down > retry policy",
         campaigns=1,
@@ -109,7 +106,7 @@ async def test_a_service_down_longer_than_the_retry_policy_parks_then_retry_publ
 
 
 async def test_a_publish_whose_answers_are_all_lost_is_not_repeated_by_an_operator_retry(
-    rel_client: Client, shared_worker: WorkerProcess, admin: Admin
+    client: Client, shared_worker: WorkerProcess, admin: Admin
 ) -> None:
     """The publisher publishes, then every answer to it is lost (5xx after the work) until the
     retry policy gives up. The operator's retry must not publish a second time."""
@@ -117,16 +114,16 @@ async def test_a_publish_whose_answers_are_all_lost_is_not_repeated_by_an_operat
         error_rate=1.0, error_after_effect_share=1.0, services=[ServiceName.PUBLISHER.value]
     )
     c = campaign(step_retry=SHORT_POLICY)
-    handle = await start_campaign(rel_client, c, task_queue=shared_worker.task_queue)
-    payload = await parked(rel_client, handle.id)
+    handle = await start_campaign(client, c, task_queue=shared_worker.task_queue)
+    payload = await parked(client, handle.id)
     assert payload.failure is not None
     assert payload.failure.reason is FailureReason.SERVICE_UNAVAILABLE
     assert payload.failure.step is CampaignState.PUBLISH
     assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
 
     await admin.faults()
-    await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="reliability"))
-    [outcome] = await outcomes(rel_client, [handle], within=60)
+    await retry_campaign(client, handle.id, RetryRequest(requested_by="reliability"))
+    [outcome] = await outcomes(client, [handle], within=60)
     assert outcome.state is CampaignState.LEARN
     assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
     assert outcome.publish_receipt is not None
@@ -150,14 +147,14 @@ BAD_ANSWERS: dict[str, tuple[dict[str, Any], FailureReason, str]] = {
 
 @pytest.mark.parametrize("kind", list(BAD_ANSWERS))
 async def test_a_bad_answer_parks_with_its_reason_and_a_retry_after_the_fix_publishes_once(
-    rel_client: Client, shared_worker: WorkerProcess, admin: Admin, kind: str
+    client: Client, shared_worker: WorkerProcess, admin: Admin, kind: str
 ) -> None:
     faults, reason, words = BAD_ANSWERS[kind]
     await admin.faults(**faults, services=[ServiceName.CONTENT.value])
     c = campaign(step_retry=SHORT_POLICY)
-    handle = await start_campaign(rel_client, c, task_queue=shared_worker.task_queue)
+    handle = await start_campaign(client, c, task_queue=shared_worker.task_queue)
 
-    payload = await parked(rel_client, handle.id)
+    payload = await parked(client, handle.id)
     assert payload.failure is not None
     assert payload.failure.reason is reason
     assert payload.failure.step is CampaignState.CONTENT_PROD
@@ -165,16 +162,16 @@ async def test_a_bad_answer_parks_with_its_reason_and_a_retry_after_the_fix_publ
     assert payload.content is None  # nothing of the bad answer entered the workflow
     # Not retryable by Temporal: one call, then FAILED.
     assert len(await calls_for(admin, ServiceName.CONTENT, c.campaign_id)) == 1
-    assert await visible_failure_reason(rel_client, handle.id) == reason.value
+    assert await visible_failure_reason(client, handle.id) == reason.value
 
     await admin.faults()
-    await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="reliability"))
-    [outcome] = await outcomes(rel_client, [handle], within=60)
+    await retry_campaign(client, handle.id, RetryRequest(requested_by="reliability"))
+    [outcome] = await outcomes(client, [handle], within=60)
     assert outcome.state is CampaignState.LEARN and outcome.retry_count == 1
     assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
-    final = await handle.query(PAYLOAD_QUERY, result_type=CampaignPayload)
+    final = await payload_of(client, handle.id)
     assert not log_problems(final, operator_retries=1)
-    assert await workflow_task_failures(rel_client, handle.id) == 0
+    assert await workflow_task_failures(client, handle.id) == 0
     history = await handle.fetch_history()
     largest = max(len(e.SerializeToString()) for e in history.events)
     assert largest < 256 * 1024, f"a history event of {largest} bytes"

@@ -9,7 +9,6 @@ services' own record must show exactly one side effect per campaign and service:
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -19,13 +18,10 @@ from contracts import CampaignState, ServiceName
 from devstack.stack import DevStack
 from tests.reliability.support import (
     FULL,
-    Admin,
-    WorkerProcess,
     campaign,
     duplicate_effects,
     injected_totals,
     log_problems,
-    new_queue,
     outcomes,
     payloads,
     publishes_by_campaign,
@@ -35,7 +31,9 @@ from tests.reliability.support import (
     size,
     start_all,
     status_totals,
+    worker_process,
 )
+from tests.stack import Admin
 
 # Full sizes take longer than pytest's default 300 s limit (pyproject) on a busy machine.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900 if FULL else 300)]
@@ -55,16 +53,11 @@ FAULTS = dict(
 
 
 async def test_every_campaign_publishes_exactly_once_under_service_faults(
-    rel_client: Client, rel_stack: DevStack, admin: Admin
+    client: Client, stack: DevStack, admin: Admin
 ) -> None:
-    worker = WorkerProcess(
-        rel_stack,
-        "worker-faults",
-        new_queue("faults"),
-        env={"CAMPAIGN_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT)},
-    )
-    await asyncio.to_thread(worker.start)
-    try:
+    async with worker_process(
+        stack, "worker-faults", "faults", env={"CAMPAIGN_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT)}
+    ) as worker:
         # Half the campaigns give a step 1 s (the activity times out before the slow answer), half
         # 5 s (the HTTP call times out first). 30 attempts: giving up would need 30 faults in a row.
         campaigns = [
@@ -73,8 +66,8 @@ async def test_every_campaign_publishes_exactly_once_under_service_faults(
         ]
         await admin.faults(**FAULTS)
         started = time.monotonic()
-        handles = await start_all(rel_client, campaigns, worker.task_queue)
-        results = await outcomes(rel_client, handles, within=240 + CAMPAIGNS)
+        handles = await start_all(client, campaigns, worker.task_queue)
+        results = await outcomes(client, handles, within=240 + CAMPAIGNS)
         elapsed = time.monotonic() - started
         await admin.faults()
 
@@ -94,7 +87,7 @@ async def test_every_campaign_publishes_exactly_once_under_service_faults(
             assert o.publish_receipt is not None
             assert str(o.publish_receipt.artifact_id) == published[str(c.campaign_id)]
 
-        logs = await payloads(rel_client, [h.id for h in handles])
+        logs = await payloads(client, [h.id for h in handles])
         problems = [p for payload in logs for p in log_problems(payload)]
         assert not problems, problems[:10]
 
@@ -116,6 +109,3 @@ async def test_every_campaign_publishes_exactly_once_under_service_faults(
             seconds=round(elapsed, 1),
         )
         assert stats[ServiceName.PUBLISHER.value]["effects"] == CAMPAIGNS
-    finally:
-        await admin.faults()
-        await asyncio.to_thread(worker.stop)

@@ -12,34 +12,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 
 import pytest
 from temporalio.client import Client
 
 from contracts import (
-    PAYLOAD_QUERY,
     RETRY_SIGNAL,
-    CampaignPayload,
     CampaignState,
     FailureReason,
     RetryRequest,
     ServiceName,
 )
-from devstack.binaries import temporal_cli
 from devstack.stack import DevStack
 from orchestrator_client.campaign_errors import CommandRefused
 from orchestrator_client.campaign_ops import retry_campaign, start_campaign
 from tests.reliability.support import (
-    Admin,
     WorkerProcess,
     campaign,
     log_problems,
     outcomes,
+    payload_of,
     record_figures,
     wait_for_state,
     workflow_task_failures,
 )
+from tests.stack import Admin, temporal
 
 pytestmark = pytest.mark.integration
 
@@ -47,30 +44,13 @@ RISKY = "Promise guaranteed results to every baker"  # the audit's CRITICAL chec
 DROPPED = '"event": "signal_refused"'
 
 
-def temporal(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [temporal_cli(), *args, "--address", stack.config.temporal_address],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-async def payload_of(client: Client, workflow_id: str) -> CampaignPayload:
-    result: CampaignPayload = await client.get_workflow_handle(workflow_id).query(
-        PAYLOAD_QUERY, result_type=CampaignPayload
-    )
-    return result
-
-
 async def test_garbage_retry_arguments_are_dropped_visibly_and_a_valid_retry_still_works(
-    rel_client: Client, rel_stack: DevStack, shared_worker: WorkerProcess, admin: Admin
+    client: Client, stack: DevStack, shared_worker: WorkerProcess, admin: Admin
 ) -> None:
     c = campaign(objective=RISKY)
-    handle = await start_campaign(rel_client, c, task_queue=shared_worker.task_queue)
-    await wait_for_state(rel_client, handle.id, CampaignState.FAILED)
-    before = await payload_of(rel_client, handle.id)
+    handle = await start_campaign(client, c, task_queue=shared_worker.task_queue)
+    await wait_for_state(client, handle.id, CampaignState.FAILED)
+    before = await payload_of(client, handle.id)
     assert before.failure is not None
     assert before.failure.reason is FailureReason.QUALITY_GATE_FAILED
 
@@ -84,12 +64,12 @@ async def test_garbage_retry_arguments_are_dropped_visibly_and_a_valid_retry_sti
     ]
     for argument in garbage:
         sent = await asyncio.to_thread(
-            temporal, rel_stack, "workflow", "signal", "--workflow-id", handle.id,
+            temporal, stack, "workflow", "signal", "--workflow-id", handle.id,
             "--name", RETRY_SIGNAL, "--input", argument,
         )  # fmt: skip
         assert sent.returncode == 0, sent.stderr
     unknown = await asyncio.to_thread(
-        temporal, rel_stack, "workflow", "signal", "--workflow-id", handle.id,
+        temporal, stack, "workflow", "signal", "--workflow-id", handle.id,
         "--name", "retyr", "--input", json.dumps({"requested_by": "typo"}),
     )  # fmt: skip
     assert unknown.returncode == 0, unknown.stderr
@@ -109,10 +89,10 @@ async def test_garbage_retry_arguments_are_dropped_visibly_and_a_valid_retry_sti
     assert "bogus" in shared_worker.log_text()  # the decoding error names the unknown field
 
     # Nothing changed, nothing is wedged: still FAILED, no retry taken, no task failure.
-    after = await payload_of(rel_client, handle.id)
+    after = await payload_of(client, handle.id)
     assert after.state is CampaignState.FAILED and after.retry_count == 0
     assert after.execution_log == before.execution_log
-    assert await workflow_task_failures(rel_client, handle.id) == 0
+    assert await workflow_task_failures(client, handle.id) == 0
     history = await handle.fetch_history()
     signalled = [
         e.workflow_execution_signaled_event_attributes.signal_name
@@ -121,11 +101,11 @@ async def test_garbage_retry_arguments_are_dropped_visibly_and_a_valid_retry_sti
     ]
     assert signalled == [RETRY_SIGNAL] * len(garbage) + ["retyr"]  # all kept in history
 
-    await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="reliability"))
-    [outcome] = await outcomes(rel_client, [handle], within=60)
+    await retry_campaign(client, handle.id, RetryRequest(requested_by="reliability"))
+    [outcome] = await outcomes(client, [handle], within=60)
     assert outcome.state is CampaignState.LEARN and outcome.retry_count == 1
     assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
-    assert not log_problems(await payload_of(rel_client, handle.id), operator_retries=1)
+    assert not log_problems(await payload_of(client, handle.id), operator_retries=1)
     record_figures(
         "garbage signals",
         campaigns=1,
@@ -139,22 +119,22 @@ async def test_garbage_retry_arguments_are_dropped_visibly_and_a_valid_retry_sti
 
 
 async def test_a_retry_of_a_campaign_that_is_not_failed_is_refused_and_changes_nothing(
-    rel_client: Client, shared_worker: WorkerProcess, admin: Admin
+    client: Client, shared_worker: WorkerProcess, admin: Admin
 ) -> None:
     await admin.faults(latency_ms=1500, services=[ServiceName.STRATEGY.value])
     c = campaign()
-    handle = await start_campaign(rel_client, c, task_queue=shared_worker.task_queue)
-    await wait_for_state(rel_client, handle.id, CampaignState.STRATEGY_GEN)
+    handle = await start_campaign(client, c, task_queue=shared_worker.task_queue)
+    await wait_for_state(client, handle.id, CampaignState.STRATEGY_GEN)
 
     with pytest.raises(CommandRefused, match=r"not FAILED: nothing to retry \(NOT_FAILED\)"):
-        await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="ops"))
+        await retry_campaign(client, handle.id, RetryRequest(requested_by="ops"))
     # The refused update left nothing in the log; the `retry` signal is refused and logged.
     await handle.signal(RETRY_SIGNAL, RetryRequest(requested_by="raw"))
-    [outcome] = await outcomes(rel_client, [handle], within=60)
+    [outcome] = await outcomes(client, [handle], within=60)
     await admin.faults()
 
     assert outcome.state is CampaignState.LEARN and outcome.retry_count == 0
-    final = await payload_of(rel_client, handle.id)
+    final = await payload_of(client, handle.id)
     refused = [e for e in final.execution_log if e.action == "retry_refused"]
     assert len(refused) == 1
     assert refused[0].details["requested_by"] == "raw"
@@ -162,22 +142,22 @@ async def test_a_retry_of_a_campaign_that_is_not_failed_is_refused_and_changes_n
     assert not log_problems(final)
     assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 1
     with pytest.raises(CommandRefused, match=r"has ended \(COMPLETED, state LEARN\)"):
-        await retry_campaign(rel_client, handle.id, RetryRequest())
+        await retry_campaign(client, handle.id, RetryRequest())
 
 
 async def test_a_retry_with_no_retries_left_is_refused_and_the_campaign_stays_parked(
-    rel_client: Client, shared_worker: WorkerProcess, admin: Admin
+    client: Client, shared_worker: WorkerProcess, admin: Admin
 ) -> None:
     c = campaign(objective=RISKY).model_copy(update={"max_retries": 0})
-    handle = await start_campaign(rel_client, c, task_queue=shared_worker.task_queue)
-    await wait_for_state(rel_client, handle.id, CampaignState.FAILED)
+    handle = await start_campaign(client, c, task_queue=shared_worker.task_queue)
+    await wait_for_state(client, handle.id, CampaignState.FAILED)
     with pytest.raises(CommandRefused, match=r"max_retries \(0\) reached \(NO_RETRIES_LEFT\)"):
-        await retry_campaign(rel_client, handle.id, RetryRequest(requested_by="ops"))
+        await retry_campaign(client, handle.id, RetryRequest(requested_by="ops"))
     await handle.signal(RETRY_SIGNAL, RetryRequest(requested_by="ops"))  # refused and logged
 
     refused = []
     for _ in range(100):
-        payload = await payload_of(rel_client, handle.id)
+        payload = await payload_of(client, handle.id)
         refused = [e for e in payload.execution_log if e.action == "retry_refused"]
         if refused:
             break
@@ -185,5 +165,5 @@ async def test_a_retry_with_no_retries_left_is_refused_and_the_campaign_stays_pa
     assert refused and "max_retries (0) reached" in str(refused[0].details["why"])
     assert payload.state is CampaignState.FAILED and payload.retry_count == 0
     assert await admin.effect_count(ServiceName.PUBLISHER, c.campaign_id) == 0
-    assert await workflow_task_failures(rel_client, handle.id) == 0
+    assert await workflow_task_failures(client, handle.id) == 0
     await handle.terminate("test done")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from devstack import __main__ as devstack_main
-from orchestrator_connection.extras import DISTRIBUTION, EXTRA_MODULES
+from program_setup.extras import DISTRIBUTION, EXTRA_MODULES
 from tests.unit.test_import_boundary import imported_modules
 from tests.unit.test_lazy_imports import loaded_after
 
@@ -131,7 +131,7 @@ def test_each_extra_holds_one_role() -> None:
 
 
 def test_the_modules_each_program_checks_come_with_its_extra() -> None:
-    """orchestrator_connection.extras names, for each extra, the modules whose absence it reports:
+    """program_setup.extras names, for each extra, the modules whose absence it reports:
     each comes from a distribution of that extra (or one it requires), none from the core."""
     providers = importlib.metadata.packages_distributions()
     for extra, modules in EXTRA_MODULES.items():
@@ -216,6 +216,7 @@ def test_no_code_path_of_the_worker_or_the_cli_reaches_another_role(program: str
         "orchestrator_worker",
         "orchestrator_client",
         "campaign_cli",
+        "program_setup",
     }, roles
     assert not {"devstack.binaries", "orchestrator_connection.codec_server"} & modules
     providers = importlib.metadata.packages_distributions()

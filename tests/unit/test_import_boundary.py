@@ -168,3 +168,45 @@ def test_the_layers_import_downwards_only(package: str) -> None:
         for path in python_files(package)
     }
     assert {f: m for f, m in offenders.items() if m} == {}
+
+
+PROJECT_PACKAGES = (
+    "contracts",
+    "workflows",
+    "activities",
+    "orchestrator_connection",
+    "orchestrator_worker",
+    "orchestrator_client",
+    "program_setup",
+    "campaign_cli",
+    "reference_services",
+    "devstack",
+    "rest_gateway",
+    "bench",
+    "worker",
+    "starter",
+)
+
+
+@pytest.mark.parametrize(
+    "package, may_import",
+    [
+        # The services stand in for downstream services: the contracts and the shared logging
+        # setup only, nothing of the orchestrator.
+        ("src/reference_services", ("reference_services", "contracts", "program_setup")),
+        # The logging setup both the worker and the services use imports nothing of the project.
+        ("src/program_setup", ("program_setup",)),
+    ],
+)
+def test_the_services_and_the_logging_setup_import_nothing_of_the_orchestrator(
+    package: str, may_import: tuple[str, ...]
+) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            m
+            for m in imports_of(path)
+            if is_under(m, PROJECT_PACKAGES) and not is_under(m, may_import)
+        )
+        for path in python_files(package)
+    }
+    assert {f: m for f, m in offenders.items() if m} == {}
