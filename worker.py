@@ -41,7 +41,7 @@ from orchestrator_worker.run_loop import run_until_signalled
 
 log = structlog.get_logger("worker")
 
-EXIT_INPUT, EXIT_UNREACHABLE = 2, 4  # as the CLI's (starter.py)
+EXIT_INPUT, EXIT_UNREACHABLE = 2, 4  # as the CLI's (campaign_cli/console.py)
 
 
 async def run_worker(settings: Settings, task_queue: str | None = None) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
@@ -650,12 +650,12 @@ class CampaignWorkflow:
             except ActivityError as err:
                 self._trace(A.PUBLICATION_OUTCOME, {"published": False, "error": str(err.cause)})
             else:
-                if isinstance(receipt, PublishReceipt):  # PUBLISH's answer: always one
-                    self._payload.publish_receipt = receipt
-                    self._trace(
-                        A.PUBLICATION_OUTCOME,
-                        {"published": True, "publication_id": receipt.publication_id},
-                    )
+                published = cast(PublishReceipt, receipt)  # PUBLISH_STEP's response model
+                self._payload.publish_receipt = published
+                self._trace(
+                    A.PUBLICATION_OUTCOME,
+                    {"published": True, "publication_id": published.publication_id},
+                )
             raise
 
     def _idempotency_key(self, state: CampaignState) -> str:

@@ -33,6 +33,8 @@ from campaign_cli.rendering import (
 )
 from contracts import CampaignState, Channel, FailureReason, LogAction
 
+CANCEL_WAIT_SECONDS = 60.0  # cancel --wait: how long to wait for the workflow to end
+
 if TYPE_CHECKING:
     from temporalio.client import Client
 
@@ -487,6 +489,3 @@ def cancel(
         out.print(f"{st.workflow_id} ended: {st.execution_status.lower()}", markup=False)
     else:
         out.print(f"cancel requested for {st.workflow_id}", markup=False)
-
-
-CANCEL_WAIT_SECONDS = 60.0

@@ -15,9 +15,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from playwright.sync_api import sync_playwright
+from program_setup.extras import exit_for_missing_extra
+
+try:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    from playwright.sync_api import sync_playwright
+except ModuleNotFoundError as err:  # the test extra, not the dev stack's
+    exit_for_missing_extra(err, "test", "python -m devstack.browser")
 
 INSTALL_HINT = "apt-get install chromium"
 # Nothing reaches out on a closed network. Playwright passes six of these itself; listed so they

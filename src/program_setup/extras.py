@@ -23,6 +23,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "services": ("fastapi", "starlette", "uvicorn"),
     "devstack": ("fastapi", "starlette", "uvicorn"),
     "bench": ("matplotlib", "psutil"),
+    "test": ("playwright",),  # the browser check (devstack/browser.py)
 }
 
 EXIT_MISSING_EXTRA = 2

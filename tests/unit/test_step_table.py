@@ -16,6 +16,19 @@ from orchestrator_worker.observability import _step_of
 from reference_services.app import create_app
 
 
+def test_the_public_activity_types_and_endpoints_stay() -> None:
+    """What running campaigns' histories and the service teams depend on (README, "The public
+    names"; docs/service-contract.md): a changed row here breaks them."""
+    assert [(s.state.value, s.service.value, s.activity, s.path) for s in STEPS] == [
+        ("RADAR_SCAN", "radar", "radar_scan", "/v1/radar/scans"),
+        ("STRATEGY_GEN", "strategy", "generate_strategy", "/v1/strategy/briefs"),
+        ("CONTENT_PROD", "content", "produce_content", "/v1/content/productions"),
+        ("QUALITY_AUDIT", "quality", "audit_quality", "/v1/quality/audits"),
+        ("PUBLISH", "publisher", "publish_campaign", "/v1/publisher/publications"),
+        ("LEARN", "learning", "learn_from_campaign", "/v1/learning/summaries"),
+    ]
+
+
 def test_the_table_is_the_graph_in_order_one_step_per_service() -> None:
     assert PIPELINE == tuple(step.state for step in STEPS)
     assert PIPELINE[0] is CampaignState.RADAR_SCAN and PIPELINE[-1] is CampaignState.LEARN
