@@ -75,6 +75,7 @@ class ServiceClient:
                 url,
                 content=body,
                 headers={**headers, "Content-Type": "application/json"},
+                timeout=step_timeout(self._http.timeout),
             ) as response:
                 content = await self._read_capped(response, service)
         except httpx.TransportError as err:
@@ -95,7 +96,9 @@ class ServiceClient:
         token = self._tokens.get(service)
         headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
         try:
-            async with self._http.stream("GET", url, headers=headers) as response:
+            async with self._http.stream(
+                "GET", url, headers=headers, timeout=step_timeout(self._http.timeout)
+            ) as response:
                 content = await self._read_capped(response, service)
         except httpx.TransportError as err:
             raise error_for_transport(err, service.value, url) from None
@@ -142,6 +145,23 @@ class ServiceClient:
                 FailureReason.INVALID_SERVICE_RESPONSE,
                 f"{service.value} answered a {model.__name__} that breaks the contract: {problems}",
             ) from None
+
+
+def step_timeout(default: httpx.Timeout) -> httpx.Timeout:
+    """The HTTP timeout of a step's call: inside an activity, its start-to-close (the call is all
+    the activity does), a little less, so that the call ends as a typed TIMEOUT just before
+    Temporal's own timeout would: a step configured for ten minutes may wait nine and more for
+    its answer. The connect timeout stays the client's, if shorter. Outside an activity, or with
+    no start-to-close, the client's own (`default`: CAMPAIGN_HTTP_TIMEOUT_SECONDS)."""
+    if not activity.in_activity():
+        return default
+    allowed = activity.info().start_to_close_timeout
+    if allowed is None:
+        return default
+    seconds = allowed.total_seconds()
+    seconds = max(seconds - min(1.0, seconds / 10), 0.001)
+    connect = default.connect if default.connect is not None else seconds
+    return httpx.Timeout(seconds, connect=min(connect, seconds))
 
 
 class CampaignActivities:

@@ -32,7 +32,8 @@ COMPOSE = ROOT / "docker-compose.temporal.yml"
 # Meanings of fields that carry no `description=`.
 NOTES: dict[str, str] = {
     "CAMPAIGN_TASK_QUEUE": "Task queue the worker polls and the CLI and gateway start on.",
-    "CAMPAIGN_HTTP_TIMEOUT_SECONDS": "Timeout of one downstream HTTP call.",
+    "CAMPAIGN_HTTP_TIMEOUT_SECONDS": "Timeout of an HTTP call outside a step (webhook "
+    "deliveries). A step's call waits as long as the step's start_to_close_timeout allows.",
     "CAMPAIGN_HTTP_CONNECT_TIMEOUT_SECONDS": "Connect timeout of one downstream HTTP call.",
     "CAMPAIGN_HTTP_MAX_CONNECTIONS": "Connection pool size of the shared HTTP client.",
     "CAMPAIGN_HTTP_MAX_KEEPALIVE_CONNECTIONS": "Idle connections the shared client keeps.",

@@ -92,6 +92,25 @@ async def test_a_campaign_publishes_once(client: Client, worker: Worker, admin: 
         assert await admin.effect_count(service, c.campaign_id) == 1, service
 
 
+async def test_a_slow_step_waits_as_long_as_its_own_timeout_not_the_clients(
+    client: Client, worker: Worker, admin: Admin
+):
+    """The content service answers after 3 s; the worker's HTTP client would give up after 2 s
+    (CAMPAIGN_HTTP_TIMEOUT_SECONDS=2); CONTENT_PROD is given 10 s, so its call waits for it."""
+    content_step = FAST_RETRIES.model_copy(
+        update={"start_to_close_timeout": timedelta(seconds=10), "maximum_attempts": 1}
+    )
+    c = campaign(step_retry_overrides={CampaignState.CONTENT_PROD: content_step})
+    await admin.faults(slow_rate=1.0, slow_seconds=3.0, services=["content"])
+    try:
+        handle = await start_campaign(client, c, task_queue=worker.task_queue)
+        outcome = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+    finally:
+        await admin.faults()
+    assert outcome.state is CampaignState.LEARN, outcome.failure
+    assert await admin.effect_count(ServiceName.CONTENT, c.campaign_id) == 1
+
+
 async def test_without_the_sandbox_the_same_campaign_replays_in_the_sandbox(
     client: Client, stack: DevStack, admin: Admin
 ):

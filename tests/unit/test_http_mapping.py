@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Callable
@@ -112,7 +113,10 @@ def client_for(
     base: str = BASE,
 ) -> tuple[ServiceClient, Recorder]:
     recorder = Recorder(answer)
-    http = httpx.AsyncClient(transport=httpx.MockTransport(recorder))
+    # The worker's default timeouts (CAMPAIGN_HTTP_TIMEOUT_SECONDS, ..._CONNECT_TIMEOUT_SECONDS).
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(recorder), timeout=httpx.Timeout(10.0, connect=5.0)
+    )
     services = ServiceClient(
         http,
         base_urls={s: base for s in ServiceName},
@@ -428,3 +432,39 @@ async def test_a_transport_error_never_quotes_the_urls_credentials() -> None:
     err = await radar_error(refuse, base="http://user:pa55@svc.test")
     assert "pa55" not in err.message and "user" not in err.message
     assert "http://***@svc.test/v1/radar/scans" in err.message
+
+
+# ---- how long a step's call may wait ---------------------------------------------------------
+
+
+def timeout_of(request: httpx.Request) -> dict[str, float | None]:
+    timeout: dict[str, float | None] = request.extensions["timeout"]
+    return timeout
+
+
+async def test_a_steps_call_waits_as_long_as_its_start_to_close_allows() -> None:
+    """A step configured for ten minutes is not cut off by the client's 10 s (issue 13, point 0)."""
+    services, recorder = client_for(answer(200, trend_body()))
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, start_to_close_timeout=timedelta(minutes=10))
+    await env.run(CampaignActivities(services).step(CampaignState.RADAR_SCAN), radar_call())
+    timeout = timeout_of(recorder.requests[0])
+    assert timeout["read"] == timeout["write"] == timeout["pool"] == 599.0
+    assert timeout["connect"] == 5.0  # the client's connect timeout, shorter, stays
+
+
+async def test_a_short_step_leaves_its_call_a_little_less_than_its_timeout() -> None:
+    services, recorder = client_for(answer(200, trend_body()))
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, start_to_close_timeout=timedelta(seconds=2))
+    await env.run(CampaignActivities(services).step(CampaignState.RADAR_SCAN), radar_call())
+    timeout = timeout_of(recorder.requests[0])
+    assert timeout["read"] == pytest.approx(1.8) and timeout["connect"] == pytest.approx(1.8)
+
+
+async def test_outside_an_activity_the_clients_own_timeout_applies() -> None:
+    services, recorder = client_for(answer(200, trend_body()))
+    await services.call(ServiceName.RADAR, radar_call(), TrendReport)
+    assert timeout_of(recorder.requests[0]) == {
+        "connect": 5.0, "read": 10.0, "write": 10.0, "pool": 10.0,
+    }  # fmt: skip
