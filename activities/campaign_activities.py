@@ -7,16 +7,18 @@ one ServiceClient, which holds the shared `httpx.AsyncClient` and the per-servic
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 from temporalio import activity
 
-from activities.http_errors import error_for_status, error_for_transport, failure
+from activities.http_errors import error_for_status, error_for_transport, failure, retry_after
 from activities.webhook import WebhookNotifier
 from contracts import (
     ENDPOINTS,
@@ -38,6 +40,10 @@ from contracts.events import TransitionEvent
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
 NOTIFY_TRANSITION = "notify_transition"
 FIND_PUBLICATION = "find_publication"
+# How often a 202 Accepted answer's status URL is asked, without and within its Retry-After.
+ACCEPTED_POLL_DEFAULT = timedelta(seconds=1)
+ACCEPTED_POLL_MIN = timedelta(milliseconds=50)
+ACCEPTED_POLL_MAX = timedelta(seconds=30)
 log = logging.getLogger(__name__)
 
 
@@ -87,7 +93,43 @@ class ServiceClient:
         error = error_for_status(response, service.value, body=content)
         if error is not None:
             raise error
+        if response.status_code == 202:  # accepted: the answer comes at its status URL
+            content = await self._await_answer(service, response)
         return self._parse(content, response_model, service)
+
+    async def _await_answer(self, service: ServiceName, accepted: httpx.Response) -> bytes:
+        """Long work (docs/service-contract.md, "Long work"): ask the status URL that the 202's
+        Location names, as often as its Retry-After says (1 s if absent, at most 30 s), with a
+        heartbeat before each wait, until it answers 200: the answer the POST would have given.
+        The step's start_to_close_timeout bounds the whole wait."""
+        location = accepted.headers.get("Location")
+        if not location:
+            raise failure(
+                FailureReason.INVALID_SERVICE_RESPONSE,
+                f"{service.value} answered 202 Accepted without a Location header",
+            )
+        url = str(accepted.request.url.join(location))
+        token = self._tokens.get(service)
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+        response = accepted
+        while response.status_code == 202:
+            delay = retry_after(response)
+            pause = ACCEPTED_POLL_DEFAULT if delay is None else delay
+            pause = min(max(pause, ACCEPTED_POLL_MIN), ACCEPTED_POLL_MAX)
+            if activity.in_activity():
+                activity.heartbeat()
+            await asyncio.sleep(pause.total_seconds())
+            try:
+                async with self._http.stream(
+                    "GET", url, headers=headers, timeout=step_timeout(self._http.timeout)
+                ) as response:
+                    content = await self._read_capped(response, service)
+            except httpx.TransportError as err:
+                raise error_for_transport(err, service.value, url) from None
+            error = error_for_status(response, service.value, body=content)
+            if error is not None:
+                raise error
+        return content
 
     async def find_publication(self, campaign_id: str) -> PublicationRecord:
         """The publisher's record of a campaign (GET): its receipt, or none (404)."""

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 from uuid import UUID
 
 import structlog
@@ -30,7 +31,7 @@ from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.artifacts import PublishReceipt
+from contracts.artifacts import ProducedContent, PublishReceipt
 from contracts.enums import ServiceName
 from contracts.services import (
     ALREADY_PUBLISHED_CODE,
@@ -46,6 +47,8 @@ from reference_services.ledger import CallRecord, Effect, Ledger
 from reference_services.settings import ReferenceSettings
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+# Where an asynchronous content production answers (content_async_seconds): its status URL.
+CONTENT_JOB_PATH = "/v1/content/productions/jobs/{key}"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 _CALL_SCOPE_KEY = "reference_services.call"
 # Services whose side effect happens once per campaign, whatever the key.
@@ -287,6 +290,8 @@ class ReferenceServices:
         self.initial_faults = faults if faults is not None else settings.fault_config()
         self.faults = FaultController(self.initial_faults)
         self.ledger = Ledger(max_recorded_calls=settings.max_recorded_calls)
+        # Asynchronous content productions (content_async_seconds): key -> when it is ready.
+        self.ready_at: dict[str, float] = {}
 
     async def handle(
         self, service: ServiceName, request: Request, body: BaseModel, key: str
@@ -382,7 +387,27 @@ class ReferenceServices:
                 self.ledger.abort(service, key, begin.token)
                 raise
             info.outcome = "effect"
-        return self._answer(service, decision, info, payload, replayed)
+        answer = self._answer(service, decision, info, payload, replayed)
+        wait = decision.config.content_async_seconds
+        if service is ServiceName.CONTENT and wait > 0 and answer.status_code == 200:
+            return self.accepted(key, wait) or answer
+        return answer
+
+    def accepted(self, key: str, wait: float) -> Response | None:
+        """202 Accepted with the production's status URL until it is ready (`wait` seconds after
+        its first request); None once it is."""
+        ready_at = self.ready_at.setdefault(key, time.monotonic() + wait)
+        left = ready_at - time.monotonic()
+        if left <= 0:
+            return None
+        return JSONResponse(
+            {"status": "running", "ready_in_seconds": round(left, 3)},
+            status_code=202,
+            headers={
+                "Location": CONTENT_JOB_PATH.format(key=quote(key, safe="")),
+                "Retry-After": str(max(1, min(int(left), 5))),
+            },
+        )
 
     async def _fault_before_ledger(
         self, decision: FaultDecision, info: CallInfo
@@ -609,6 +634,28 @@ def create_app(
         if answer is None:
             return _problem(404, f"campaign {campaign_id} was never published.")
         return Response(answer, media_type="application/json")
+
+    @app.get(
+        CONTENT_JOB_PATH,
+        tags=[ServiceName.CONTENT.value],
+        summary="The status of an asynchronous production (content_async_seconds).",
+        description="202 while the production runs (with `Retry-After`), then 200 with the "
+        "content, as the production's POST would have answered; 404 for an unknown key.",
+        operation_id="content_production_status",
+        response_model=ProducedContent,
+        responses={
+            202: {"description": "Still running: ask again after `Retry-After` seconds."},
+            404: _problem_response("No production with this key."),
+        },
+        dependencies=auth,
+    )
+    async def content_production_status(key: str) -> Response:
+        answer = services.ledger.answer_for_key(ServiceName.CONTENT, key)
+        if answer is None:
+            return _problem(404, f"no content production with {IDEMPOTENCY_HEADER} {key!r}.")
+        wait = services.faults.config.content_async_seconds
+        still = services.accepted(key, wait) if key in services.ready_at else None
+        return still or Response(answer, media_type="application/json")
 
     # --- admin -------------------------------------------------------------------------------
 

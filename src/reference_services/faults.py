@@ -108,6 +108,15 @@ class FaultConfig(BaseModel):
         "beyond this many bytes (still valid JSON of the right schema).",
     )
     down: bool = Field(default=False, description="Every call answers 503.")
+    content_async_seconds: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=3600.0,
+        description="0 = off. Otherwise the content service works asynchronously: a production "
+        "is answered 202 Accepted with its status URL (Location), which answers 202 until this "
+        "many seconds after the first request, then 200 with the content (docs/service-contract.md"
+        ', "Long work").',
+    )
     services: Annotated[list[ServiceName], NoDecode] = Field(
         default_factory=list,
         description="The services the faults apply to; empty = all. In the environment: a JSON "

@@ -192,6 +192,12 @@ class Ledger:
                 if self._campaign_keys.get((service, entry.campaign_id)) == key:
                     del self._campaign_keys[(service, entry.campaign_id)]
 
+    def answer_for_key(self, service: ServiceName, key: str) -> bytes | None:
+        """The stored answer of the operation with this key, once it is done."""
+        with self._lock:
+            entry = self._entries.get((service, key))
+            return entry.response if entry else None
+
     def answer_for_campaign(self, service: ServiceName, campaign_id: UUID) -> bytes | None:
         """The stored answer of a once-per-campaign service's one operation for a campaign."""
         with self._lock:

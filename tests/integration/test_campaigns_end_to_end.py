@@ -111,6 +111,31 @@ async def test_a_slow_step_waits_as_long_as_its_own_timeout_not_the_clients(
     assert await admin.effect_count(ServiceName.CONTENT, c.campaign_id) == 1
 
 
+async def test_long_work_answered_202_is_awaited_at_its_status_url(
+    client: Client, worker: Worker, admin: Admin
+):
+    """The content service takes 3 s, asynchronously: 202 Accepted with a status URL, which the
+    activity asks until it answers 200 (docs/service-contract.md, "Long work")."""
+    content_step = FAST_RETRIES.model_copy(
+        update={"start_to_close_timeout": timedelta(seconds=20), "maximum_attempts": 1}
+    )
+    c = campaign(step_retry_overrides={CampaignState.CONTENT_PROD: content_step})
+    await admin.faults(content_async_seconds=3.0)
+    try:
+        handle = await start_campaign(client, c, task_queue=worker.task_queue)
+        outcome = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+    finally:
+        await admin.faults()
+    assert outcome.state is CampaignState.LEARN, outcome.failure
+    assert await admin.effect_count(ServiceName.CONTENT, c.campaign_id) == 1
+    content_calls = [
+        call["status_code"]
+        for call in await admin.calls()
+        if call["service"] == "content" and call["campaign_id"] == str(c.campaign_id)
+    ]
+    assert content_calls == [202], content_calls  # the POST; the status URL is not a call
+
+
 async def test_without_the_sandbox_the_same_campaign_replays_in_the_sandbox(
     client: Client, stack: DevStack, admin: Admin
 ):

@@ -468,3 +468,46 @@ async def test_outside_an_activity_the_clients_own_timeout_applies() -> None:
     assert timeout_of(recorder.requests[0]) == {
         "connect": 5.0, "read": 10.0, "write": 10.0, "pool": 10.0,
     }  # fmt: skip
+
+
+# ---- long work: 202 Accepted and a status URL -------------------------------------------------
+
+
+def accepted(location: str | None = "/v1/radar/scans/jobs/k1") -> httpx.Response:
+    headers = {"Retry-After": "0"} | ({"Location": location} if location else {})
+    return httpx.Response(202, json={"status": "running"}, headers=headers)
+
+
+async def test_a_202_is_followed_at_its_status_url_until_it_answers() -> None:
+    answers = iter([accepted(), accepted(), httpx.Response(200, content=trend_body())])
+    services, recorder = client_for(
+        lambda request: next(answers), tokens={ServiceName.RADAR: SecretStr("s3cret")}
+    )
+    result = await services.call(ServiceName.RADAR, radar_call(), TrendReport)
+    assert isinstance(result, TrendReport)
+    post, *polls = recorder.requests
+    assert post.method == "POST" and [p.method for p in polls] == ["GET", "GET"]
+    assert {str(p.url) for p in polls} == {BASE + "/v1/radar/scans/jobs/k1"}
+    assert all(p.headers["Authorization"] == "Bearer s3cret" for p in polls)
+
+
+async def test_a_202_heartbeats_while_it_waits() -> None:
+    answers = iter([accepted(), accepted(), httpx.Response(200, content=trend_body())])
+    services, _ = client_for(lambda request: next(answers))
+    env = ActivityEnvironment()
+    beats: list[object] = []
+    env.on_heartbeat = lambda *details: beats.append(details)
+    await env.run(CampaignActivities(services).step(CampaignState.RADAR_SCAN), radar_call())
+    assert len(beats) == 2  # one before each wait
+
+
+async def test_a_202_without_a_location_breaks_the_contract() -> None:
+    err = await radar_error(lambda request: accepted(location=None))
+    assert err.type == FailureReason.INVALID_SERVICE_RESPONSE.value and err.non_retryable
+    assert "without a Location" in err.message
+
+
+async def test_a_status_url_that_fails_is_retried_as_any_answer() -> None:
+    answers = iter([accepted(), httpx.Response(503, text="down")])
+    err = await radar_error(lambda request: next(answers))
+    assert err.type == FailureReason.SERVICE_UNAVAILABLE.value and not err.non_retryable

@@ -815,3 +815,36 @@ def test_an_abort_after_a_reset_frees_only_its_own_call() -> None:
     ledger.abort(ServiceName.PUBLISHER, "k", second.token)
     again = ledger.begin(ServiceName.PUBLISHER, "other", "h2", cid, once_per_campaign=True)
     assert again.kind == "fresh"
+
+
+# --- long work: the content service's asynchronous form (content_async_seconds) -----------------
+
+
+async def test_async_content_answers_202_with_a_status_url_then_the_content(
+    client: httpx.AsyncClient,
+) -> None:
+    cid = str(uuid.uuid4())
+    radar = await ok(client, ServiceName.RADAR, {"campaign_id": cid, "brief": BRIEF})
+    strategy = await ok(
+        client, ServiceName.STRATEGY, {"campaign_id": cid, "brief": BRIEF, "trend_report": radar}
+    )
+    await set_faults(client, content_async_seconds=0.3)
+    body = {"campaign_id": cid, "brief": BRIEF, "strategy": strategy, "revision": 0}
+    key = new_key()
+    first = await post(client, ServiceName.CONTENT, body, key=key)
+    assert first.status_code == 202, first.text
+    location = first.headers["Location"]
+    assert location.startswith("/v1/content/productions/jobs/") and first.headers["Retry-After"]
+    again = await post(client, ServiceName.CONTENT, body, key=key)  # a retry, the same key
+    assert (again.status_code, again.headers["Location"]) == (202, location)
+    assert (await client.get(location)).status_code == 202
+    await asyncio.sleep(0.35)
+    done = await client.get(location)
+    assert done.status_code == 200, done.text
+    content = ProducedContent.model_validate_json(done.content)
+    replay = await post(client, ServiceName.CONTENT, body, key=key)
+    assert (
+        replay.status_code == 200 and ProducedContent.model_validate_json(replay.content) == content
+    )
+    assert await effect_count(client, ServiceName.CONTENT, cid) == 1
+    assert (await client.get("/v1/content/productions/jobs/nope")).status_code == 404
