@@ -109,8 +109,6 @@ class ServiceClient:
                 f"{service.value} answered 202 Accepted without a Location header",
             )
         url = str(accepted.request.url.join(location))
-        token = self._tokens.get(service)
-        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
         response = accepted
         while response.status_code == 202:
             delay = retry_after(response)
@@ -119,13 +117,7 @@ class ServiceClient:
             if activity.in_activity():
                 activity.heartbeat()
             await asyncio.sleep(pause.total_seconds())
-            try:
-                async with self._http.stream(
-                    "GET", url, headers=headers, timeout=step_timeout(self._http.timeout)
-                ) as response:
-                    content = await self._read_capped(response, service)
-            except httpx.TransportError as err:
-                raise error_for_transport(err, service.value, url) from None
+            response, content = await self._get(service, url)
             error = error_for_status(response, service.value, body=content)
             if error is not None:
                 raise error
@@ -135,21 +127,25 @@ class ServiceClient:
         """The publisher's record of a campaign (GET): its receipt, or none (404)."""
         service = ServiceName.PUBLISHER
         url = self._base_urls[service] + PUBLICATION_LOOKUP_PATH.format(campaign_id=campaign_id)
-        token = self._tokens.get(service)
-        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
-        try:
-            async with self._http.stream(
-                "GET", url, headers=headers, timeout=step_timeout(self._http.timeout)
-            ) as response:
-                content = await self._read_capped(response, service)
-        except httpx.TransportError as err:
-            raise error_for_transport(err, service.value, url) from None
+        response, content = await self._get(service, url)
         if response.status_code == 404:
             return PublicationRecord(receipt=None)
         error = error_for_status(response, service.value, body=content)
         if error is not None:
             raise error
         return PublicationRecord(receipt=self._parse(content, PublishReceipt, service))
+
+    async def _get(self, service: ServiceName, url: str) -> tuple[httpx.Response, bytes]:
+        """GET `url` of `service`, with its token: the answer and its (capped) body."""
+        token = self._tokens.get(service)
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+        try:
+            async with self._http.stream(
+                "GET", url, headers=headers, timeout=step_timeout(self._http.timeout)
+            ) as response:
+                return response, await self._read_capped(response, service)
+        except httpx.TransportError as err:
+            raise error_for_transport(err, service.value, url) from None
 
     async def _read_capped(self, response: httpx.Response, service: ServiceName) -> bytes:
         chunks: list[bytes] = []

@@ -21,6 +21,7 @@ from contracts import (
     STATE_QUERY,
     CampaignBrief,
     CampaignInput,
+    CampaignOutcome,
     CampaignPayload,
     CampaignState,
     Channel,
@@ -92,21 +93,31 @@ async def test_a_campaign_publishes_once(client: Client, worker: Worker, admin: 
         assert await admin.effect_count(service, c.campaign_id) == 1, service
 
 
+async def run_with_content_faults(
+    client: Client, worker: Worker, admin: Admin, content_timeout: float, **faults: Any
+) -> tuple[CampaignInput, CampaignOutcome]:
+    """One campaign, its CONTENT_PROD step given `content_timeout` seconds and one attempt, with
+    these faults (knobs) on the services while it runs."""
+    content_step = FAST_RETRIES.model_copy(
+        update={"start_to_close_timeout": timedelta(seconds=content_timeout), "maximum_attempts": 1}
+    )
+    c = campaign(step_retry_overrides={CampaignState.CONTENT_PROD: content_step})
+    await admin.faults(**faults)
+    try:
+        handle = await start_campaign(client, c, task_queue=worker.task_queue)
+        return c, await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+    finally:
+        await admin.faults()
+
+
 async def test_a_slow_step_waits_as_long_as_its_own_timeout_not_the_clients(
     client: Client, worker: Worker, admin: Admin
 ):
     """The content service answers after 3 s; the worker's HTTP client would give up after 2 s
     (CAMPAIGN_HTTP_TIMEOUT_SECONDS=2); CONTENT_PROD is given 10 s, so its call waits for it."""
-    content_step = FAST_RETRIES.model_copy(
-        update={"start_to_close_timeout": timedelta(seconds=10), "maximum_attempts": 1}
+    c, outcome = await run_with_content_faults(
+        client, worker, admin, 10, slow_rate=1.0, slow_seconds=3.0, services=["content"]
     )
-    c = campaign(step_retry_overrides={CampaignState.CONTENT_PROD: content_step})
-    await admin.faults(slow_rate=1.0, slow_seconds=3.0, services=["content"])
-    try:
-        handle = await start_campaign(client, c, task_queue=worker.task_queue)
-        outcome = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
-    finally:
-        await admin.faults()
     assert outcome.state is CampaignState.LEARN, outcome.failure
     assert await admin.effect_count(ServiceName.CONTENT, c.campaign_id) == 1
 
@@ -116,16 +127,7 @@ async def test_long_work_answered_202_is_awaited_at_its_status_url(
 ):
     """The content service takes 3 s, asynchronously: 202 Accepted with a status URL, which the
     activity asks until it answers 200 (docs/service-contract.md, "Long work")."""
-    content_step = FAST_RETRIES.model_copy(
-        update={"start_to_close_timeout": timedelta(seconds=20), "maximum_attempts": 1}
-    )
-    c = campaign(step_retry_overrides={CampaignState.CONTENT_PROD: content_step})
-    await admin.faults(content_async_seconds=3.0)
-    try:
-        handle = await start_campaign(client, c, task_queue=worker.task_queue)
-        outcome = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
-    finally:
-        await admin.faults()
+    c, outcome = await run_with_content_faults(client, worker, admin, 20, content_async_seconds=3)
     assert outcome.state is CampaignState.LEARN, outcome.failure
     assert await admin.effect_count(ServiceName.CONTENT, c.campaign_id) == 1
     content_calls = [
