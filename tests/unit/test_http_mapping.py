@@ -442,23 +442,24 @@ def timeout_of(request: httpx.Request) -> dict[str, float | None]:
     return timeout
 
 
-async def test_a_steps_call_waits_as_long_as_its_start_to_close_allows() -> None:
-    """A step configured for ten minutes is not cut off by the client's 10 s (issue 13, point 0)."""
+async def timeout_of_step(start_to_close: timedelta) -> dict[str, float | None]:
+    """The HTTP timeout of the radar step's call, in an activity with this start-to-close."""
     services, recorder = client_for(answer(200, trend_body()))
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, start_to_close_timeout=timedelta(minutes=10))
+    env.info = dataclasses.replace(env.info, start_to_close_timeout=start_to_close)
     await env.run(CampaignActivities(services).step(CampaignState.RADAR_SCAN), radar_call())
-    timeout = timeout_of(recorder.requests[0])
+    return timeout_of(recorder.requests[0])
+
+
+async def test_a_steps_call_waits_as_long_as_its_start_to_close_allows() -> None:
+    """A step configured for ten minutes is not cut off by the client's 10 s (issue 13, point 0)."""
+    timeout = await timeout_of_step(timedelta(minutes=10))
     assert timeout["read"] == timeout["write"] == timeout["pool"] == 599.0
     assert timeout["connect"] == 5.0  # the client's connect timeout, shorter, stays
 
 
 async def test_a_short_step_leaves_its_call_a_little_less_than_its_timeout() -> None:
-    services, recorder = client_for(answer(200, trend_body()))
-    env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, start_to_close_timeout=timedelta(seconds=2))
-    await env.run(CampaignActivities(services).step(CampaignState.RADAR_SCAN), radar_call())
-    timeout = timeout_of(recorder.requests[0])
+    timeout = await timeout_of_step(timedelta(seconds=2))
     assert timeout["read"] == pytest.approx(1.8) and timeout["connect"] == pytest.approx(1.8)
 
 
