@@ -38,6 +38,7 @@ from contracts.base import Artifact, describe_errors
 from contracts.events import TransitionEvent
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
+ArtifactT = TypeVar("ArtifactT", bound=Artifact)
 NOTIFY_TRANSITION = "notify_transition"
 FIND_PUBLICATION = "find_publication"
 # How often a 202 Accepted answer's status URL is asked, without and within its Retry-After.
@@ -96,6 +97,10 @@ class ServiceClient:
         if response.status_code == 202:  # accepted: the answer comes at its status URL
             content = await self._await_answer(service, response)
         return self._parse(content, response_model, service)
+
+    async def call_step(self, step: Step[Any, ArtifactT], call: StepCall[Any]) -> ArtifactT:
+        """The call of one step: its service, its endpoint, its response model."""
+        return await self.call(step.service, call, step.response_model)
 
     async def _await_answer(self, service: ServiceName, accepted: httpx.Response) -> bytes:
         """Long work (docs/service-contract.md, "Long work"): ask the status URL that the 202's
@@ -242,7 +247,7 @@ def _step_activity(
     Its type hints are the row's models, from which the SDK decodes the input."""
 
     async def call_service(call: StepCall[Any]) -> Artifact:
-        result: Artifact = await services.call(step.service, call, step.response_model)
+        result: Artifact = await services.call_step(step, call)
         return result
 
     generic_call: Any = StepCall  # parametrized at run time by the row's request model

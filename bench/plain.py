@@ -48,46 +48,40 @@ class SlotBoundServiceClient(ServiceClient):
 async def six_calls(services: ServiceClient, c: CampaignInput) -> str:
     """What FloorWorkflow does, minus Temporal: same requests, same keys, same parsing."""
     eid = c.execution_id or uuid4()
-    trend = await services.call(
-        RADAR_SCAN_STEP.service,
+    trend = await services.call_step(
+        RADAR_SCAN_STEP,
         StepCall(idempotency_key=step_key(c, eid, S.RADAR_SCAN), request=radar_request(c)),
-        RADAR_SCAN_STEP.response_model,
     )
-    strategy = await services.call(
-        STRATEGY_GEN_STEP.service,
+    strategy = await services.call_step(
+        STRATEGY_GEN_STEP,
         StepCall(
             idempotency_key=step_key(c, eid, S.STRATEGY_GEN), request=strategy_request(c, trend)
         ),
-        STRATEGY_GEN_STEP.response_model,
     )
-    content = await services.call(
-        CONTENT_PROD_STEP.service,
+    content = await services.call_step(
+        CONTENT_PROD_STEP,
         StepCall(
             idempotency_key=step_key(c, eid, S.CONTENT_PROD), request=content_request(c, strategy)
         ),
-        CONTENT_PROD_STEP.response_model,
     )
-    quality = await services.call(
-        QUALITY_AUDIT_STEP.service,
+    quality = await services.call_step(
+        QUALITY_AUDIT_STEP,
         StepCall(
             idempotency_key=step_key(c, eid, S.QUALITY_AUDIT),
             request=audit_request(c, strategy, content),
         ),
-        QUALITY_AUDIT_STEP.response_model,
     )
-    receipt = await services.call(
-        PUBLISH_STEP.service,
+    receipt = await services.call_step(
+        PUBLISH_STEP,
         StepCall(
             idempotency_key=step_key(c, eid, S.PUBLISH),
             request=publish_request(c, content, quality),
         ),
-        PUBLISH_STEP.response_model,
     )
-    summary = await services.call(
-        LEARN_STEP.service,
+    summary = await services.call_step(
+        LEARN_STEP,
         StepCall(
             idempotency_key=step_key(c, eid, S.LEARN), request=learn_request(c, receipt, quality)
         ),
-        LEARN_STEP.response_model,
     )
     return str(summary.artifact_id)

@@ -38,11 +38,10 @@ def run_light(
     work: Callable[[Visibility], Awaitable[T]], address: str | None, namespace: str | None
 ) -> T:
     """`run` with the service client alone (a status read: no `temporalio.client` to load)."""
-    from orchestrator_client.campaign_lookup import connect_visibility
-    from orchestrator_connection.temporal_client import cli_runtime
+    from orchestrator_connection.temporal_client import cli_runtime, connect_service
 
     async def connected() -> tuple[Visibility, str]:
-        temporal = await connect_visibility(
+        temporal = await connect_service(
             target_host=address, namespace=namespace, runtime=cli_runtime()
         )
         return temporal, temporal.where

@@ -25,14 +25,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import WORKFLOW_ID_PREFIX, CampaignState, workflow_id_for
 from orchestrator_client.campaign_errors import CampaignError, NoWorkerError, UnknownCampaignError
-from orchestrator_connection.temporal_client import connect_service
+from orchestrator_connection.temporal_client import ServiceConnection
 from workflows import search_attributes as sa
 
 if TYPE_CHECKING:
     from temporalio.api.workflow.v1 import WorkflowExecutionInfo
     from temporalio.converter import PayloadCodec
-    from temporalio.runtime import Runtime
-    from temporalio.service import WorkflowService
 
 NAME_MEMO = "name"  # the brief's name, in the memo our clients set at start
 RPC_TIMEOUT = timedelta(seconds=10)
@@ -43,32 +41,9 @@ _STATUS_PREFIX = "WORKFLOW_EXECUTION_STATUS_"
 _PLAIN_JSON = b"json/plain"
 
 
-@dataclass(frozen=True)
-class Visibility:
-    """What a status read needs: the workflow service, the namespace, where they are (for
-    messages) and the payload codec, if any, that a memo written through it needs."""
-
-    service: WorkflowService
-    namespace: str
-    target_host: str
-    codec: PayloadCodec | None = None
-
-    @property
-    def where(self) -> str:
-        return where(self.target_host, self.namespace)
-
-
-async def connect_visibility(*, runtime: Runtime | None = None, **overrides: Any) -> Visibility:
-    """A status read's connection: the service client alone (temporal_client.connect_service)."""
-    connection = await connect_service(runtime=runtime, **overrides)
-    return Visibility(
-        connection.service, connection.namespace, connection.target_host, connection.codec
-    )
-
-
-def where(target_host: str, namespace: str) -> str:
-    """Which server and namespace were asked: every error message names them."""
-    return f"Temporal at {target_host}, namespace {namespace}"
+# What a status read needs: the workflow service, the namespace, where they are (for messages)
+# and the payload codec, if any, that a memo written through it needs.
+Visibility = ServiceConnection
 
 
 @dataclass(frozen=True)

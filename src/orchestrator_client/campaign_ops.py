@@ -72,9 +72,9 @@ from orchestrator_client.campaign_lookup import (
     describe_campaign,
     memo_name,
     status_of,
-    where,
 )
 from orchestrator_client.campaign_lookup import workflow_id_from_ref as workflow_id_from_ref
+from orchestrator_connection.temporal_client import where
 from workflows import search_attributes as sa
 
 # A published campaign can never be started again (no second publish); one that ended FAILED,

@@ -161,6 +161,15 @@ class ServiceConnection:
     target_host: str
     codec: PayloadCodec | None = None
 
+    @property
+    def where(self) -> str:
+        return where(self.target_host, self.namespace)
+
+
+def where(target_host: str, namespace: str) -> str:
+    """Which server and namespace were asked: every error message names them."""
+    return f"Temporal at {target_host}, namespace {namespace}"
+
 
 async def connect_service(*, runtime: Runtime | None = None, **overrides: Any) -> ServiceConnection:
     """The service client alone, from the same envconfig, for reads of visibility: what

@@ -1,5 +1,5 @@
 """A connection that fails says why in one line, on both ways in: the full client (`connect`) and
-the status read's service client (`connect_visibility`). Real sockets on loopback, no mocks."""
+the status read's service client (`connect_service`). Real sockets on loopback, no mocks."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator_client.campaign_lookup import connect_visibility
 from orchestrator_connection.config_errors import SettingsError
 from orchestrator_connection.settings import ClientSettings
 from orchestrator_connection.temporal_client import (
     ConnectionConfigError,
     TemporalUnavailableError,
     connect,
+    connect_service,
 )
 
 
@@ -52,7 +52,7 @@ async def test_an_http_port_is_named_as_not_temporal_not_as_tls(http1_port: int)
     target = f"127.0.0.1:{http1_port}"
     for attempt in (
         connect(settings=ClientSettings(), target_host=target),
-        connect_visibility(target_host=target),
+        connect_service(target_host=target),
     ):
         with pytest.raises(TemporalUnavailableError) as err:
             await attempt
@@ -64,7 +64,7 @@ async def test_an_http_port_is_named_as_not_temporal_not_as_tls(http1_port: int)
 
 async def test_nothing_listening_is_connection_refused() -> None:
     with pytest.raises(TemporalUnavailableError) as err:
-        await connect_visibility(target_host="127.0.0.1:1", namespace="ns1")
+        await connect_service(target_host="127.0.0.1:1", namespace="ns1")
     assert (
         str(err.value) == "cannot reach Temporal at 127.0.0.1:1 (namespace ns1): connection refused"
     )
@@ -76,17 +76,17 @@ async def test_the_status_read_checks_settings_when_there_are_some(
     # Checked before connecting: nothing listens on port 1.
     (tmp_path / ".env").write_text("CAMPAIGN_TRACING=loud\n")
     with pytest.raises(SettingsError, match="CAMPAIGN_TRACING"):
-        await connect_visibility(target_host="127.0.0.1:1")
+        await connect_service(target_host="127.0.0.1:1")
     (tmp_path / ".env").unlink()
     monkeypatch.setenv("CAMPAIGN_ENCRYPTION_KEYS", "k1:too-short")
     with pytest.raises(ConnectionConfigError, match="CAMPAIGN_ENCRYPTION_KEYS") as err:
-        await connect_visibility(target_host="127.0.0.1:1")
+        await connect_service(target_host="127.0.0.1:1")
     assert "too-short" not in str(err.value)
     # A worker-only setting is not the status read's business.
     monkeypatch.delenv("CAMPAIGN_ENCRYPTION_KEYS")
     monkeypatch.setenv("CAMPAIGN_LOG_LEVEL", "verbose")
     with pytest.raises(TemporalUnavailableError, match="connection refused"):
-        await connect_visibility(target_host="127.0.0.1:1")
+        await connect_service(target_host="127.0.0.1:1")
 
 
 def test_a_server_that_never_answers_is_timed_out() -> None:
