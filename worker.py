@@ -1,8 +1,11 @@
-"""Runs a campaign worker: polls the task queue, runs CampaignWorkflow and the step activities.
+"""Runs a campaign worker: polls the task queues, runs CampaignWorkflow and the step activities.
 
-It also runs the webhook outbox (WebhookNotifierWorkflow and its hand-over activity).
+The main task queue (`campaigns`) carries the workflows and the webhook outbox; each service's
+step activity has its own queue (`campaigns-content`, ...), slots and rate limit.
 
-    python worker.py                # or: campaign-worker
+    python worker.py                         # or: campaign-worker; runs them all
+    campaign-worker --services content       # only the content step (say, on its own machines)
+    campaign-worker --services workflows,radar,strategy,quality,publisher,learning
 Connection: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* or a
 TEMPORAL_PROFILE (Temporal's envconfig). App settings: CAMPAIGN_* (docs/configuration.md).
 
@@ -23,12 +26,11 @@ import sys
 from typing import NoReturn
 
 import structlog
-from temporalio.worker import Worker
 
 from activities.http_errors import redacted
 from contracts import ServiceName
 from orchestrator_connection.process_exit import exit_without_finalizing
-from orchestrator_connection.settings import Settings, SettingsError, load_settings
+from orchestrator_connection.settings import Settings, SettingsError, WorkerRoles, load_settings
 from orchestrator_connection.temporal_client import (
     ConnectionConfigError,
     TemporalUnavailableError,
@@ -38,6 +40,7 @@ from orchestrator_connection.tracing import ObservabilityConfigError
 from orchestrator_worker.log_setup import configure_logging
 from orchestrator_worker.observability import create_runtime
 from orchestrator_worker.run_loop import run_until_signalled
+from orchestrator_worker.worker_factory import CampaignWorkers
 
 log = structlog.get_logger("worker")
 
@@ -48,12 +51,13 @@ async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
     # The SDK core's logs through ours; Prometheus metrics when CAMPAIGN_METRICS_PORT is set.
     client = await connect(settings=settings, runtime=create_runtime(settings))
 
-    def started(worker: Worker) -> None:
+    def started(workers: CampaignWorkers) -> None:
+        roles = settings.roles()
         log.info(
             "worker_started",
-            task_queue=worker.task_queue,
+            task_queues=workers.task_queues,
             namespace=client.namespace,
-            services={s.value: redacted(settings.service_url(s)) for s in ServiceName},
+            services={s.value: redacted(settings.service_url(s)) for s in roles.services},
             encryption=settings.encryption_keys is not None,
             workflow_sandbox=settings.workflow_sandbox,
             metrics=f"{settings.metrics_host}:{settings.metrics_port}"
@@ -75,11 +79,21 @@ async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--task-queue", help="override CAMPAIGN_TASK_QUEUE (default: campaigns)")
+    parser.add_argument(
+        "--services",
+        help="override CAMPAIGN_WORKER_SERVICES: `all` (the default), or a comma-separated "
+        "list of `workflows` (the main task queue) and " + ", ".join(s.value for s in ServiceName),
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        if args.services is not None:
+            roles = WorkerRoles.parse(args.services)
+            settings = settings.model_copy(update={"worker_services": str(roles)})
     except SettingsError as err:
         return _fail(err, EXIT_INPUT)
+    except ValueError as err:
+        return _fail(ValueError(f"--services: {err}"), EXIT_INPUT)
     configure_logging(settings.log_format, settings.log_level)
     try:
         asyncio.run(run_worker(settings, args.task_queue))

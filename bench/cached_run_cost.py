@@ -3,7 +3,7 @@
     python -m bench.cached_run_cost [--campaigns 500]
 
 Starts the bench's dev server, then one fresh process per runner, each with a worker built by
-`build_worker` in it: the sandbox as the worker runs it (one shared copy of the workflow
+`build_workers` in it: the sandbox as the worker runs it (one shared copy of the workflow
 modules' code), the sandbox loading the modules from file for every run (a plain Worker), and
 no sandbox (CAMPAIGN_WORKFLOW_SANDBOX=false). Each process starts `--campaigns` campaigns that
 wait in IDLE for a `start` signal (one workflow task each, and then they sit in the cache), and
@@ -32,7 +32,7 @@ from orchestrator_connection.process_exit import exit_without_finalizing
 from orchestrator_connection.settings import Settings
 from orchestrator_connection.temporal_client import connect
 from orchestrator_worker.service_wiring import create_activities
-from orchestrator_worker.worker_factory import build_worker, workflow_runner
+from orchestrator_worker.worker_factory import build_workers, workflow_runner
 
 RUNNERS = {
     "sandbox": "the sandbox, shared code (the default)",
@@ -48,7 +48,7 @@ async def one_runner(runner: str, address: str, campaigns: int) -> dict[str, flo
     settings = Settings(max_cached_workflows=campaigns + WARMUP)
     task_queue = f"cached-{uuid.uuid4()}"
     async with httpx.AsyncClient() as http:
-        worker = build_worker(
+        worker = build_workers(
             client,
             settings,
             create_activities(settings, http),

@@ -2,7 +2,7 @@
 
     python -m bench.worker --task-queue Q [--option KEY=JSON ...]
 
-Built by `orchestrator_worker.worker_factory.build_worker` and run by
+Built by `orchestrator_worker.worker_factory.build_workers` and run by
 `orchestrator_worker.run_loop.run_until_signalled`, exactly like `worker.py`, plus the floor and
 the diagnostic workflows. Connection and services come from the environment (TEMPORAL_ADDRESS,
 CAMPAIGN_*_URL), as for the real worker. Logs `bench_worker_ready` once it polls.

@@ -29,6 +29,7 @@ from contracts.names import (
     STATE_QUERY,
     WORKFLOW_ID_PREFIX,
     WORKFLOW_TYPE,
+    service_task_queue,
     workflow_id_for,
 )
 
@@ -221,5 +222,6 @@ __all__ = [
     "TraceEntry",
     "Trend",
     "TrendReport",
+    "service_task_queue",
     "workflow_id_for",
 ]

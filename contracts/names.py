@@ -1,9 +1,13 @@
-"""CampaignWorkflow's public names: its type, task queue, messages and workflow ids (pure
+"""CampaignWorkflow's public names: its type, task queues, messages and workflow ids (pure
 constants, no pydantic: the light clients, such as `campaign status`, load only these)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from contracts.enums import ServiceName
 
 WORKFLOW_TYPE = "CampaignWorkflow"
 DEFAULT_TASK_QUEUE = "campaigns"
@@ -18,3 +22,10 @@ WORKFLOW_ID_PREFIX = "campaign-"
 
 def workflow_id_for(campaign_id: UUID | str) -> str:
     return f"{WORKFLOW_ID_PREFIX}{campaign_id}"
+
+
+def service_task_queue(task_queue: str, service: ServiceName) -> str:
+    """The task queue of a service's step activity, derived from the workflow's task queue:
+    `campaigns` -> `campaigns-content`. Each has its own worker slots and its own rate limit,
+    which the server enforces across all workers (docs/scaling.md)."""
+    return f"{task_queue}-{service.value}"

@@ -73,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         StepCall,
         StepRetrySettings,
         StrategyRequest,
+        service_task_queue,
         workflow_id_for,
     )
     from contracts.base import Artifact, describe_errors
@@ -96,6 +97,9 @@ STABLE_PUBLISH_KEY = "stable-publish-key"
 # asked when a run begins, a cancel during PUBLISH waits for its outcome, refusals decided when a
 # command arrives. Campaigns started before this change replay as they ran.
 GUARANTEES = "workflow-guarantees"
+# Each step's activity runs on its service's task queue (contracts.service_task_queue), with its
+# own worker slots and rate limit. Campaigns started before schedule them on their own queue.
+SERVICE_TASK_QUEUES = "service-task-queues"
 LOOKUP_TIMEOUT = timedelta(seconds=10)
 LOGGED_REFUSALS = 5  # refused `retry` signals logged one by one per failure; then only counted
 ResultT = TypeVar("ResultT", bound=Artifact)  # what a step returns
@@ -143,6 +147,7 @@ class CampaignWorkflow:
         self._start_request: StartRequest | None = None
         self._sa_on_change: bool | None = None  # decided once, by the patch marker
         self._guarantees: bool | None = None  # decided once, by the patch marker
+        self._service_queues = False  # decided in run(), by the patch marker
         self._retry_deadline: datetime | None = None  # while parked in FAILED
         self._looked_up = False  # the publisher was asked whether this campaign was published
         self._refusals_logged = 0  # refused retry signals logged for the current failure
@@ -183,6 +188,7 @@ class CampaignWorkflow:
                 non_retryable=True,
             )
         self._guarded()  # decided first, so no wait condition ever records the marker
+        self._service_queues = workflow.patched(SERVICE_TASK_QUEUES)
         self._observer.decide()
         if self._input.carried is None:
             self._trace(A.CAMPAIGN_CREATED, {"execution_id": str(self._payload.execution_id)})
@@ -632,9 +638,13 @@ class CampaignWorkflow:
         """The step's activity. A cancel during PUBLISH does not abandon the call: the workflow
         waits for its outcome, logs whether the publication happened, then ends cancelled."""
 
+        queue = None  # the workflow's, for campaigns started before the service queues
+        if self._service_queues:
+            queue = service_task_queue(workflow.info().task_queue, step.service)
+
         async def run() -> ResultT:
             result: ResultT = await workflow.execute_activity(
-                step.activity, call, result_type=step.response_model, **options
+                step.activity, call, task_queue=queue, result_type=step.response_model, **options
             )
             return result
 

@@ -17,6 +17,7 @@ The Temporal connection is not here: it comes from Temporal's own envconfig
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import (
@@ -25,6 +26,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +35,8 @@ from contracts import DEFAULT_TASK_QUEUE, ServiceName
 from orchestrator_connection.config_errors import SettingsError as SettingsError
 
 DEFAULT_SERVICES_URL = "http://127.0.0.1:8700"
+DEFAULT_SERVICE_SLOTS = 100
+WORKFLOWS = "workflows"  # in CAMPAIGN_WORKER_SERVICES: the main task queue
 _S = TypeVar("_S", bound=BaseSettings)
 
 
@@ -75,9 +79,40 @@ class ClientSettings(BaseSettings):
     )
 
 
+@dataclass(frozen=True)
+class WorkerRoles:
+    """What one worker process runs: the main task queue (the workflows, the webhook outbox)
+    and the task queues of some services (their step activities)."""
+
+    workflows: bool
+    services: tuple[ServiceName, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> WorkerRoles:
+        """`all`, or a comma-separated list of `workflows` and service names."""
+        names = [n.strip().lower() for n in text.split(",") if n.strip()]
+        if not names:
+            raise ValueError("names nothing to run (`all`, `workflows` or service names)")
+        known = {s.value for s in ServiceName}
+        unknown = [n for n in names if n not in known | {WORKFLOWS, "all"}]
+        if unknown:
+            choices = ", ".join(["all", WORKFLOWS, *known])
+            raise ValueError(f"unknown {', '.join(map(repr, unknown))}; choose from {choices}")
+        if "all" in names:
+            return cls(workflows=True, services=tuple(ServiceName))
+        return cls(
+            workflows=WORKFLOWS in names,
+            services=tuple(s for s in ServiceName if s.value in names),
+        )
+
+    def __str__(self) -> str:
+        return ",".join([WORKFLOWS] * self.workflows + [s.value for s in self.services])
+
+
 def _service_fields() -> dict[str, Any]:
-    """CAMPAIGN_<SERVICE>_URL and CAMPAIGN_<SERVICE>_TOKEN for every downstream service (one
-    step each, contracts.STEPS): all URLs default to the reference services."""
+    """For every downstream service (one step each, contracts.STEPS): CAMPAIGN_<SERVICE>_URL
+    (all default to the reference services) and _TOKEN, and the worker slots and the rate
+    limit of its task queue, _SLOTS and _RATE_LIMIT."""
     urls = {
         f"{s.value}_url": (
             AnyHttpUrl,
@@ -97,7 +132,33 @@ def _service_fields() -> dict[str, Any]:
         )
         for s in ServiceName
     }
-    return {**urls, **tokens}
+    slots = {
+        f"{s.value}_slots": (
+            int,
+            Field(
+                default=DEFAULT_SERVICE_SLOTS,
+                ge=1,
+                le=10_000,
+                description=f"Activity slots of one worker on the {s.value} service's task "
+                f"queue (`<task queue>-{s.value}`): its calls at once, a bulkhead of its own.",
+            ),
+        )
+        for s in ServiceName
+    }
+    rates = {
+        f"{s.value}_rate_limit": (
+            float | None,
+            Field(
+                default=None,
+                gt=0,
+                le=100_000,
+                description=f"Calls per second that the server dispatches from the {s.value} "
+                "queue to all workers together; unlimited when unset.",
+            ),
+        )
+        for s in ServiceName
+    }
+    return {**urls, **tokens, **slots, **rates}
 
 
 if TYPE_CHECKING:  # the fields are read through service_url() and service_token()
@@ -112,7 +173,13 @@ class Settings(_WithServices):
     # The shared httpx client.
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     http_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
-    http_max_connections: int = Field(default=100, ge=1, le=10_000)
+    http_max_connections: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Connection pool size of the shared HTTP client. Default: the slots of "
+        "the queues this worker runs, so that no call waits for a connection.",
+    )
     http_max_keepalive_connections: int = Field(default=20, ge=0, le=10_000)
     max_response_bytes: int = Field(
         default=512 * 1024,
@@ -124,7 +191,18 @@ class Settings(_WithServices):
     )
 
     # Worker.
-    max_concurrent_activities: int = Field(default=100, ge=1)
+    worker_services: str = Field(
+        default="all",
+        description="What this worker runs: `all`, or a comma-separated list of `workflows` "
+        "(the main task queue: the campaigns' workflow tasks and webhook deliveries) and "
+        "service names (their step activities); `campaign-worker --services` sets it.",
+    )
+    max_concurrent_activities: int = Field(
+        default=100,
+        ge=1,
+        description="Activity slots on the main task queue (webhook deliveries); each "
+        "service's step has its own, CAMPAIGN_<SERVICE>_SLOTS.",
+    )
     max_concurrent_workflow_tasks: int = Field(default=100, ge=1)
     max_cached_workflows: int = Field(default=1000, ge=0)
     graceful_shutdown_seconds: float = Field(default=10.0, ge=0)
@@ -149,6 +227,11 @@ class Settings(_WithServices):
         default=None, description="HMAC-SHA256 key of the X-Campaign-Signature header."
     )
 
+    @field_validator("worker_services")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        return str(WorkerRoles.parse(value))
+
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:
         if self.webhook_url is not None and self.webhook_secret is None:
@@ -162,6 +245,25 @@ class Settings(_WithServices):
     def service_token(self, service: ServiceName) -> SecretStr | None:
         token: SecretStr | None = getattr(self, f"{service.value}_token")
         return token
+
+    def service_slots(self, service: ServiceName) -> int:
+        slots: int = getattr(self, f"{service.value}_slots")
+        return slots
+
+    def service_rate_limit(self, service: ServiceName) -> float | None:
+        rate: float | None = getattr(self, f"{service.value}_rate_limit")
+        return rate
+
+    def roles(self) -> WorkerRoles:
+        return WorkerRoles.parse(self.worker_services)
+
+    def http_connections(self) -> int:
+        """The pool size: as set, or one connection per slot of the queues this worker runs."""
+        if self.http_max_connections is not None:
+            return self.http_max_connections
+        roles = self.roles()
+        main = self.max_concurrent_activities if roles.workflows else 0
+        return main + sum(self.service_slots(s) for s in roles.services)
 
 
 def load_client_settings() -> ClientSettings:

@@ -19,7 +19,7 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
             settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds
         ),
         limits=httpx.Limits(
-            max_connections=settings.http_max_connections,
+            max_connections=settings.http_connections(),
             max_keepalive_connections=settings.http_max_keepalive_connections,
         ),
         follow_redirects=False,

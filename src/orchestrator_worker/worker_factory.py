@@ -1,9 +1,21 @@
-"""The one place a campaign worker is assembled (worker.py, tests and benchmarks all use it)."""
+"""The one place a campaign worker is assembled (worker.py, tests and benchmarks all use it).
+
+A worker process runs one Temporal `Worker` per task queue it serves (CAMPAIGN_WORKER_SERVICES):
+
+    <task queue>             CampaignWorkflow and the webhook outbox (workflow tasks, deliveries)
+    <task queue>-<service>   that service's step activity, with CAMPAIGN_<SERVICE>_SLOTS slots and
+                             the server-side rate limit CAMPAIGN_<SERVICE>_RATE_LIMIT
+
+so a slow service fills only its own slots, and each service's rate holds across all workers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from datetime import timedelta
+from types import TracebackType
 from typing import Any
 
 from temporalio.client import Client
@@ -12,7 +24,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities import CampaignActivities
 from activities.webhook_outbox import WebhookOutbox
-from orchestrator_connection.settings import Settings
+from contracts import STEPS, ServiceName, service_task_queue
+from orchestrator_connection.settings import Settings, WorkerRoles
 from orchestrator_worker.observability import worker_interceptors
 from orchestrator_worker.workflow_code_cache import share_workflow_code
 from workflows import CampaignWorkflow, WebhookNotifierWorkflow
@@ -33,22 +46,130 @@ def workflow_runner(sandbox: bool = True) -> WorkflowRunner:
     )
 
 
-def build_worker(
+class CampaignWorkers:
+    """The workers of one process, started together and shut down together: `main` on the
+    main task queue (None when this process runs no workflows) and one per service queue."""
+
+    def __init__(
+        self, task_queue: str, main: Worker | None, services: Mapping[ServiceName, Worker]
+    ) -> None:
+        if main is None and not services:
+            raise ValueError("a worker process needs a task queue to poll")
+        self.task_queue = task_queue  # the main one, where campaigns start
+        self.main = main
+        self.services = dict(services)
+        self._stack = AsyncExitStack()
+
+    @property
+    def workers(self) -> list[Worker]:
+        return [*([self.main] if self.main else []), *self.services.values()]
+
+    @property
+    def task_queues(self) -> list[str]:
+        return [w.task_queue for w in self.workers]
+
+    async def __aenter__(self) -> CampaignWorkers:
+        async with AsyncExitStack() as stack:
+            for worker in self.workers:
+                await stack.enter_async_context(worker)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        # Shut all down at once (each lets its activities finish), then leave each context.
+        await asyncio.gather(*(w.shutdown() for w in self.workers))
+        return await self._stack.__aexit__(exc_type, exc, tb)
+
+
+def service_worker(
+    client: Client,
+    task_queue: str,
+    service: ServiceName,
+    activity: Callable[..., Any],
+    *,
+    slots: int,
+    rate_limit: float | None = None,
+    **options: Any,
+) -> Worker:
+    """The worker of one service's queue: only that step's activity, with its own slots."""
+    return Worker(
+        client,
+        task_queue=service_task_queue(task_queue, service),
+        activities=[activity],
+        max_concurrent_activities=slots,
+        max_task_queue_activities_per_second=rate_limit,
+        **options,
+    )
+
+
+def build_workers(
     client: Client,
     settings: Settings,
     activities: CampaignActivities,
     *,
     task_queue: str | None = None,
+    roles: WorkerRoles | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),
     shared_code: bool = True,
     **overrides: Any,
+) -> CampaignWorkers:
+    """The workers for `roles` (default: CAMPAIGN_WORKER_SERVICES). `overrides` are Worker
+    options of the main worker. `shared_code=False` (for measurements only) lets the sandbox
+    load the workflow modules from file for every run, as in a plain Worker."""
+    task_queue = task_queue or settings.task_queue
+    roles = roles or settings.roles()
+    shutdown = timedelta(seconds=settings.graceful_shutdown_seconds)
+    main = None
+    if roles.workflows:
+        main = _main_worker(
+            client,
+            settings,
+            activities,
+            task_queue=task_queue,
+            extra_activities=extra_activities,
+            shared_code=shared_code,
+            **overrides,
+        )
+    services = {
+        step.service: service_worker(
+            client,
+            task_queue,
+            step.service,
+            activities.step(step.state),
+            slots=settings.service_slots(step.service),
+            rate_limit=settings.service_rate_limit(step.service),
+            graceful_shutdown_timeout=shutdown,
+            # Log context on every activity line; step metrics when CAMPAIGN_METRICS_PORT is set.
+            interceptors=worker_interceptors(settings),
+        )
+        for step in STEPS
+        if step.service in roles.services
+    }
+    return CampaignWorkers(task_queue, main, services)
+
+
+def _main_worker(
+    client: Client,
+    settings: Settings,
+    activities: CampaignActivities,
+    *,
+    task_queue: str,
+    extra_activities: Sequence[Callable[..., Any]],
+    shared_code: bool,
+    **overrides: Any,
 ) -> Worker:
-    """The campaign worker. `shared_code=False` (for measurements only) lets the sandbox load
-    the workflow modules from file for every run, as in a plain Worker. It also runs the webhook
-    outbox: WebhookNotifierWorkflow and `enqueue_transition` (for CAMPAIGN_WEBHOOK_URL)."""
+    """CampaignWorkflow and the webhook outbox (WebhookNotifierWorkflow, `enqueue_transition`
+    for CAMPAIGN_WEBHOOK_URL, `notify_transition`), the publisher lookup (a local activity),
+    and the step activities of campaigns started before the service queues, which schedule
+    them on this queue."""
     outbox = WebhookOutbox(str(settings.webhook_url) if settings.webhook_url else None)
     options: dict[str, Any] = dict(
-        task_queue=task_queue or settings.task_queue,
+        task_queue=task_queue,
         workflows=[CampaignWorkflow, WebhookNotifierWorkflow],
         activities=[*activities.all(), outbox.enqueue_transition, *extra_activities],
         workflow_runner=workflow_runner(settings.workflow_sandbox),
@@ -56,7 +177,6 @@ def build_worker(
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
-        # Log context on every activity line; step metrics when CAMPAIGN_METRICS_PORT is set.
         interceptors=worker_interceptors(settings),
     )
     options.update(overrides)

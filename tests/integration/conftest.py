@@ -16,14 +16,13 @@ import httpx
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from contracts import ServiceName
 from devstack.processes import free_port
 from devstack.stack import DevStack
 from orchestrator_connection.settings import Settings
 from orchestrator_worker.service_wiring import create_activities, create_http_client
-from orchestrator_worker.worker_factory import build_worker
+from orchestrator_worker.worker_factory import CampaignWorkers, build_workers
 
 pytestmark = pytest.mark.integration
 
@@ -34,11 +33,11 @@ def stack_settings(stack: DevStack, **overrides: object) -> Settings:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def worker(client: Client, stack: DevStack) -> AsyncIterator[Worker]:
+async def worker(client: Client, stack: DevStack) -> AsyncIterator[CampaignWorkers]:
     """A real worker with the real activities on a task queue of its own."""
     settings = stack_settings(stack, http_timeout_seconds=2.0)
     async with create_http_client(settings) as http:
-        w = build_worker(
+        w = build_workers(
             client, settings, create_activities(settings, http), task_queue=f"it-{uuid.uuid4()}"
         )
         async with w:
@@ -47,7 +46,7 @@ async def worker(client: Client, stack: DevStack) -> AsyncIterator[Worker]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def gateway(
-    stack: DevStack, worker: Worker, tmp_path: Path
+    stack: DevStack, worker: CampaignWorkers, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The REST gateway as a process (`python -m rest_gateway`), for the worker's task queue."""
     port = free_port()

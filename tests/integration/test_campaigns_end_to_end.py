@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from contracts import (
     PAYLOAD_QUERY,
@@ -34,7 +34,7 @@ from devstack.stack import DevStack
 from orchestrator_client.campaign_errors import CampaignError, CommandRefused
 from orchestrator_client.campaign_ops import retry_campaign, start_campaign
 from orchestrator_worker.service_wiring import create_activities, create_http_client
-from orchestrator_worker.worker_factory import build_worker, workflow_runner
+from orchestrator_worker.worker_factory import CampaignWorkers, build_workers, workflow_runner
 from tests.integration.conftest import stack_settings
 from tests.stack import Admin, temporal
 from workflows import CampaignWorkflow
@@ -79,7 +79,7 @@ async def wait_for_state(client: Client, workflow_id: str, wanted: CampaignState
     raise AssertionError(f"{workflow_id} never reached {wanted}")
 
 
-async def test_a_campaign_publishes_once(client: Client, worker: Worker, admin: Admin):
+async def test_a_campaign_publishes_once(client: Client, worker: CampaignWorkers, admin: Admin):
     c = campaign()
     handle = await start_campaign(client, c, task_queue=worker.task_queue)
     outcome = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
@@ -94,7 +94,7 @@ async def test_a_campaign_publishes_once(client: Client, worker: Worker, admin: 
 
 
 async def run_with_content_faults(
-    client: Client, worker: Worker, admin: Admin, content_timeout: float, **faults: Any
+    client: Client, worker: CampaignWorkers, admin: Admin, content_timeout: float, **faults: Any
 ) -> tuple[CampaignInput, CampaignOutcome]:
     """One campaign, its CONTENT_PROD step given `content_timeout` seconds and one attempt, with
     these faults (knobs) on the services while it runs."""
@@ -111,7 +111,7 @@ async def run_with_content_faults(
 
 
 async def test_a_slow_step_waits_as_long_as_its_own_timeout_not_the_clients(
-    client: Client, worker: Worker, admin: Admin
+    client: Client, worker: CampaignWorkers, admin: Admin
 ):
     """The content service answers after 3 s; the worker's HTTP client would give up after 2 s
     (CAMPAIGN_HTTP_TIMEOUT_SECONDS=2); CONTENT_PROD is given 10 s, so its call waits for it."""
@@ -123,7 +123,7 @@ async def test_a_slow_step_waits_as_long_as_its_own_timeout_not_the_clients(
 
 
 async def test_long_work_answered_202_is_awaited_at_its_status_url(
-    client: Client, worker: Worker, admin: Admin
+    client: Client, worker: CampaignWorkers, admin: Admin
 ):
     """The content service takes 3 s, asynchronously: 202 Accepted with a status URL, which the
     activity asks until it answers 200 (docs/service-contract.md, "Long work")."""
@@ -145,10 +145,11 @@ async def test_without_the_sandbox_the_same_campaign_replays_in_the_sandbox(
     and publishes once, with a history that the sandboxed replayer accepts."""
     settings = stack_settings(stack, http_timeout_seconds=2.0, workflow_sandbox=False)
     async with create_http_client(settings) as http:
-        worker = build_worker(
+        worker = build_workers(
             client, settings, create_activities(settings, http), task_queue=f"it-{uuid.uuid4()}"
         )
-        assert isinstance(worker.config()["workflow_runner"], UnsandboxedWorkflowRunner)
+        assert worker.main is not None
+        assert isinstance(worker.main.config()["workflow_runner"], UnsandboxedWorkflowRunner)
         async with worker:
             c = campaign("Promise guaranteed results to every baker")
             handle = await start_campaign(client, c, task_queue=worker.task_queue)
@@ -168,7 +169,7 @@ async def test_without_the_sandbox_the_same_campaign_replays_in_the_sandbox(
 
 
 async def test_critical_check_parks_in_failed_and_retry_publishes(
-    client: Client, worker: Worker, admin: Admin
+    client: Client, worker: CampaignWorkers, admin: Admin
 ):
     c = campaign("Promise guaranteed results to every baker")
     handle = await start_campaign(client, c, task_queue=worker.task_queue)
@@ -196,7 +197,7 @@ async def test_critical_check_parks_in_failed_and_retry_publishes(
 
 
 async def test_injected_5xx_are_retried_and_each_campaign_publishes_exactly_once(
-    client: Client, worker: Worker, admin: Admin
+    client: Client, worker: CampaignWorkers, admin: Admin
 ):
     injected_before = injected_faults(await admin.stats())
     await admin.faults(error_rate=0.4, error_after_effect_share=0.5, seed=7)
@@ -220,7 +221,7 @@ def injected_faults(stats: dict[str, Any]) -> int:
 
 
 async def test_retry_is_refused_for_a_campaign_that_is_not_failed(
-    client: Client, worker: Worker, admin: Admin
+    client: Client, worker: CampaignWorkers, admin: Admin
 ):
     handle = await start_campaign(client, campaign(), task_queue=worker.task_queue)
     await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
@@ -229,7 +230,7 @@ async def test_retry_is_refused_for_a_campaign_that_is_not_failed(
 
 
 async def test_a_second_start_for_the_same_campaign_is_refused(
-    client: Client, worker: Worker, admin: Admin
+    client: Client, worker: CampaignWorkers, admin: Admin
 ):
     await admin.faults(latency_ms=300)
     c = campaign()
@@ -239,7 +240,7 @@ async def test_a_second_start_for_the_same_campaign_is_refused(
 
 
 async def test_the_temporal_cli_alone_can_start_query_and_retry(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ):
     """The public names: workflow type, task queue, input JSON, `state`/`payload` queries."""
     campaign_id = uuid.uuid4()
@@ -284,7 +285,7 @@ async def test_the_temporal_cli_alone_can_start_query_and_retry(
 
 
 async def test_bad_input_from_the_temporal_cli_fails_the_workflow_naming_the_field(
-    client: Client, worker: Worker, stack: DevStack
+    client: Client, worker: CampaignWorkers, stack: DevStack
 ):
     workflow_id = f"campaign-{uuid.uuid4()}"
     started = await asyncio.to_thread(
@@ -301,7 +302,7 @@ async def test_bad_input_from_the_temporal_cli_fails_the_workflow_naming_the_fie
 
 
 async def test_starter_cli_start_wait_status_and_retry(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ):
     async def starter(*args: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(

@@ -17,7 +17,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHandle
-from temporalio.worker import Worker
 
 from activities.webhook import verify_signature
 from contracts import (
@@ -47,7 +46,7 @@ from orchestrator_connection.settings import Settings
 from orchestrator_connection.temporal_client import connect
 from orchestrator_worker.observability import create_runtime
 from orchestrator_worker.service_wiring import create_activities, create_http_client
-from orchestrator_worker.worker_factory import build_worker
+from orchestrator_worker.worker_factory import CampaignWorkers, build_workers
 from tests.log_capture import worker_logging
 from tests.stack import Admin
 
@@ -74,9 +73,9 @@ def clean_brief(name: str = "Observed campaign") -> CampaignBrief:
 @asynccontextmanager
 async def running_worker(
     client: Client, settings: Settings, **overrides: Any
-) -> AsyncIterator[Worker]:
+) -> AsyncIterator[CampaignWorkers]:
     async with create_http_client(settings) as http:
-        worker = build_worker(
+        worker = build_workers(
             client, settings, create_activities(settings, http),
             task_queue=f"obs-{uuid.uuid4()}", **overrides,
         )  # fmt: skip

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from contracts import CampaignInput, CampaignState
 from devstack.stack import DevStack
 from orchestrator_client.campaign_ops import start_campaign
+from orchestrator_worker.worker_factory import CampaignWorkers
 from tests.integration.test_campaigns_end_to_end import (
     FAST_RETRIES,
     RESULT_TIMEOUT,
@@ -51,7 +51,7 @@ def line(name: str, objective: str = "Grow newsletter sign-ups") -> str:
 
 
 async def test_batch_starts_each_line_once_reports_bad_lines_and_outcomes(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack, tmp_path: Path
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack, tmp_path: Path
 ):
     q = worker.task_queue
     jsonl = tmp_path / "briefs.jsonl"
@@ -100,7 +100,7 @@ async def test_batch_starts_each_line_once_reports_bad_lines_and_outcomes(
 
 
 async def test_batch_no_wait_exits_0_and_a_rerun_exits_1_for_an_existing_failed_campaign(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack, tmp_path: Path
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack, tmp_path: Path
 ):
     q = worker.task_queue
     jsonl = tmp_path / "two.jsonl"
@@ -147,7 +147,7 @@ async def test_batch_with_no_worker_warns_at_once_and_notes_it(
 
 
 async def test_batch_keeps_at_most_max_in_flight_campaigns_running(
-    worker: Worker, stack: DevStack, tmp_path: Path
+    worker: CampaignWorkers, stack: DevStack, tmp_path: Path
 ):
     jsonl = tmp_path / "window.jsonl"
     jsonl.write_text("\n".join(line(f"Window {i} {uuid.uuid4()}") for i in range(6)) + "\n")
@@ -187,7 +187,7 @@ async def test_batch_gives_up_starting_when_the_window_stays_full(
 
 
 async def test_list_and_retry_all_failed_with_a_batch_operation(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ):
     q = worker.task_queue
     risky = [campaign("Promise guaranteed results to every baker") for _ in range(2)]
@@ -228,7 +228,7 @@ async def test_list_and_retry_all_failed_with_a_batch_operation(
 
 
 async def test_retry_all_failed_one_by_one_cancel_and_log(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ):
     q = worker.task_queue
     risky = campaign("Promise guaranteed results to every baker")

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from contracts import CampaignInput, CampaignState
 from devstack.stack import DevStack
 from orchestrator_client.campaign_ops import start_campaign
+from orchestrator_worker.worker_factory import CampaignWorkers
 from tests.integration.test_campaigns_end_to_end import campaign, wait_for_state
 from tests.integration.test_operator_cli import cli
 from tests.integration.test_rest_gateway import API
@@ -102,7 +103,11 @@ async def test_an_unknown_namespace_is_one_line_exit_2(stack: DevStack) -> None:
 
 
 async def test_a_cancelled_campaign_is_cancelled_everywhere_and_never_retryable(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack, gateway: httpx.AsyncClient
+    client: Client,
+    worker: CampaignWorkers,
+    admin: Admin,
+    stack: DevStack,
+    gateway: httpx.AsyncClient,
 ) -> None:
     q = worker.task_queue
     parked = campaign(GATE_FAILING)
@@ -137,7 +142,7 @@ async def test_a_cancelled_campaign_is_cancelled_everywhere_and_never_retryable(
 
 
 async def test_a_published_campaign_refuses_a_retry_saying_it_published(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ) -> None:
     code, out, err = await cli(
         stack, "start", "--name", "Once", "--objective", "Grow newsletter sign-ups",
@@ -154,7 +159,7 @@ async def test_a_published_campaign_refuses_a_retry_saying_it_published(
 
 
 async def test_no_retries_left_is_said_and_no_retry_offered(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ) -> None:
     code, out, err = await cli(
         stack, "start", "--name", "No second chance", "--objective", GATE_FAILING,
@@ -209,7 +214,7 @@ async def test_a_worker_for_an_unknown_namespace_exits_2_in_one_line(stack: DevS
 
 @pytest.mark.parametrize("inputs", [(), ({"brief": {"name": "A"}}, {"x": 1})])
 async def test_log_of_a_run_whose_start_input_was_refused_says_why_in_one_line(
-    client: Client, worker: Worker, stack: DevStack, inputs: tuple[object, ...]
+    client: Client, worker: CampaignWorkers, stack: DevStack, inputs: tuple[object, ...]
 ):
     """As `temporal workflow start` with no --input, or two: the workflow fails at once
     (INVALID_INPUT) and `campaign log` says why instead of failing to decode its placeholder."""

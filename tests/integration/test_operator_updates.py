@@ -12,7 +12,6 @@ import uuid
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Worker
 
 from contracts import (
     PAYLOAD_QUERY,
@@ -27,6 +26,7 @@ from contracts import (
 from devstack.stack import DevStack
 from orchestrator_client.campaign_errors import CommandRefused
 from orchestrator_client.campaign_ops import retry_campaign, start_campaign
+from orchestrator_worker.worker_factory import CampaignWorkers
 from tests.integration.test_campaigns_end_to_end import (
     FAST_RETRIES,
     RESULT_TIMEOUT,
@@ -42,7 +42,7 @@ RISKY = "Promise guaranteed results to every baker"  # the first quality audit f
 
 
 async def test_a_refused_retry_exits_3_with_the_workflows_reason_and_code(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ):
     idle = CampaignInput(
         campaign_id=uuid.uuid4(), brief=brief(), step_retry=FAST_RETRIES, start_immediately=False
@@ -73,7 +73,7 @@ async def test_a_refused_retry_exits_3_with_the_workflows_reason_and_code(
 
 
 async def test_an_accepted_retry_prints_the_answer_and_wait_follows_it_to_learn(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ):
     c = campaign(RISKY)
     handle = await start_campaign(client, c, task_queue=worker.task_queue)
@@ -106,7 +106,7 @@ async def test_an_accepted_retry_prints_the_answer_and_wait_follows_it_to_learn(
 
 
 async def test_start_of_an_idle_campaign_prints_the_answer_then_refuses_a_second(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ):
     await admin.faults(latency_ms=1000)  # still running at the second start
     idle = CampaignInput(
@@ -125,7 +125,7 @@ async def test_start_of_an_idle_campaign_prints_the_answer_then_refuses_a_second
 
 
 async def test_the_temporal_cli_alone_gets_the_answer_or_the_refusal(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ):
     c = campaign(RISKY)
     handle = await start_campaign(client, c, task_queue=worker.task_queue)
@@ -158,7 +158,7 @@ async def test_the_temporal_cli_alone_gets_the_answer_or_the_refusal(
 
 
 async def test_twenty_concurrent_retries_of_one_failure_give_one_resume_and_one_publication(
-    client: Client, worker: Worker, admin: Admin
+    client: Client, worker: CampaignWorkers, admin: Admin
 ):
     c = campaign(RISKY, max_retries=1)
     handle = await start_campaign(client, c, task_queue=worker.task_queue)
@@ -190,7 +190,7 @@ async def test_twenty_concurrent_retries_of_one_failure_give_one_resume_and_one_
 
 
 async def test_retry_all_failed_counts_what_each_workflow_answered(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ):
     q = worker.task_queue
     retryable, spent = campaign(RISKY), campaign(RISKY, max_retries=0)
@@ -216,7 +216,7 @@ async def test_retry_all_failed_counts_what_each_workflow_answered(
 
 
 async def test_temporal_workflow_start_twice_with_one_id_publishes_once(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ):
     """Issue reproduction: the `temporal` CLI's default id-reuse policy starts a second run of a
     campaign that already published; the second run ends ALREADY_PUBLISHED and the reference
@@ -247,7 +247,7 @@ async def test_temporal_workflow_start_twice_with_one_id_publishes_once(
 
 
 async def test_a_cancel_during_publish_is_recorded_and_a_restart_publishes_nothing(
-    client: Client, worker: Worker, admin: Admin, stack: DevStack
+    client: Client, worker: CampaignWorkers, admin: Admin, stack: DevStack
 ):
     """Issue reproduction: `campaign cancel` while PUBLISH is in flight (the publication still
     lands), then `campaign start` of the same id. The publisher's record is the truth."""

@@ -53,7 +53,7 @@ from orchestrator_connection.encryption import ENCODING, KEY_ID_METADATA, Encryp
 from orchestrator_connection.settings import Settings
 from orchestrator_connection.temporal_client import TemporalUnavailableError, connect
 from orchestrator_worker.service_wiring import create_activities, create_http_client
-from orchestrator_worker.worker_factory import build_worker
+from orchestrator_worker.worker_factory import build_workers
 
 from .conftest import stack_settings
 from .tls_proxy import NGINX_MISSING, TlsProxy, find_nginx, make_pki
@@ -442,7 +442,7 @@ async def test_key_rotation_a_payload_under_the_old_key_still_runs(
     old_client = await connect(settings=old, target_host=address, namespace="default")
     new_client = await connect(settings=new, target_host=address, namespace="default")
     async with create_http_client(new) as http:
-        worker = build_worker(
+        worker = build_workers(
             new_client, new, create_activities(new, http), task_queue=f"rot-{uuid.uuid4()}"
         )
         async with worker:
@@ -574,7 +574,7 @@ async def test_mtls_worker_and_starter_run_a_campaign(
     settings = stack_settings(stack)
     client = await connect(settings=settings)  # everything from envconfig
     async with create_http_client(settings) as http:
-        worker = build_worker(
+        worker = build_workers(
             client, settings, create_activities(settings, http), task_queue=f"mtls-{uuid.uuid4()}"
         )
         async with worker:

@@ -15,7 +15,6 @@ from urllib.parse import quote
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from contracts import CampaignState
 from devstack.browser import INSTALL_HINT, HeadlessChromium, find_chromium
@@ -24,7 +23,7 @@ from devstack.stack import DevStack, StackConfig
 from orchestrator_client.campaign_ops import start_campaign
 from orchestrator_connection.temporal_client import connect
 from orchestrator_worker.service_wiring import create_activities, create_http_client
-from orchestrator_worker.worker_factory import build_worker
+from orchestrator_worker.worker_factory import CampaignWorkers, build_workers
 from tests.integration.conftest import stack_settings
 from tests.integration.test_campaigns_end_to_end import RESULT_TIMEOUT, campaign, wait_for_state
 from tests.stack import Admin
@@ -55,11 +54,13 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def ui_worker(ui_server: DevStack, stack: DevStack) -> AsyncIterator[tuple[Client, Worker]]:
+async def ui_worker(
+    ui_server: DevStack, stack: DevStack
+) -> AsyncIterator[tuple[Client, CampaignWorkers]]:
     client = await connect(target_host=ui_server.config.temporal_address, namespace="default")
     settings = stack_settings(stack, http_timeout_seconds=2.0)
     async with create_http_client(settings) as http:
-        worker = build_worker(
+        worker = build_workers(
             client, settings, create_activities(settings, http), task_queue=f"ui-{uuid.uuid4()}"
         )
         async with worker:
@@ -67,7 +68,7 @@ async def ui_worker(ui_server: DevStack, stack: DevStack) -> AsyncIterator[tuple
 
 
 async def test_the_web_ui_lists_the_failed_campaign_by_its_search_attribute(
-    ui_server: DevStack, ui_worker: tuple[Client, Worker], admin: Admin
+    ui_server: DevStack, ui_worker: tuple[Client, CampaignWorkers], admin: Admin
 ):
     client, worker = ui_worker
     failed = await start_campaign(

@@ -55,6 +55,7 @@ from contracts import (
     QualityReport,
     QualityVerdict,
     RadarScanRequest,
+    ServiceName,
     Severity,
     StepCall,
     StepRetrySettings,
@@ -66,7 +67,11 @@ from contracts import (
 )
 from devstack.binaries import temporal_test_server
 from orchestrator_connection.temporal_client import register_search_attributes
-from orchestrator_worker.worker_factory import workflow_runner
+from orchestrator_worker.worker_factory import (
+    CampaignWorkers,
+    service_worker,
+    workflow_runner,
+)
 from workflows import CampaignWorkflow
 
 # The activity types the workflow schedules, from the table of steps (contracts.STEPS).
@@ -307,16 +312,21 @@ class FakeServices:
             ),
         )
 
+    def step_activities(self) -> dict[ServiceName, Callable[..., Any]]:
+        """Each service's step, for the worker of its task queue."""
+        return {
+            ServiceName.RADAR: self.radar_scan,
+            ServiceName.STRATEGY: self.generate_strategy,
+            ServiceName.CONTENT: self.produce_content,
+            ServiceName.QUALITY: self.audit_quality,
+            ServiceName.PUBLISHER: self.publish_campaign,
+            ServiceName.LEARNING: self.learn_from_campaign,
+        }
+
     def activities(self) -> list[Callable[..., Any]]:
-        return [
-            self.radar_scan,
-            self.generate_strategy,
-            self.produce_content,
-            self.audit_quality,
-            self.publish_campaign,
-            self.learn_from_campaign,
-            self.find_publication,
-        ]
+        """The main queue's: every step (as a campaign started before the service queues
+        schedules them there) and the publisher lookup (a local activity)."""
+        return [*self.step_activities().values(), self.find_publication]
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -353,17 +363,32 @@ def campaign_input(**overrides: Any) -> CampaignInput:
 async def running_worker(
     client: Client, services: FakeServices, task_queue: str | None = None, **options: Any
 ) -> AsyncIterator[str]:
-    """A worker on a fresh task queue (or `task_queue`) with CampaignWorkflow and the fakes."""
+    """Workers on a fresh task queue (or `task_queue`): CampaignWorkflow on it, and each fake
+    step on its service's queue, as build_workers assembles them."""
     task_queue = task_queue or f"tq-{uuid.uuid4()}"
-    async with Worker(
+    main = Worker(
         client,
         task_queue=task_queue,
         workflows=[CampaignWorkflow],
         activities=services.activities(),
         workflow_runner=workflow_runner(),
         **options,
-    ):
+    )
+    async with fake_workers(client, task_queue, main, services):
         yield task_queue
+
+
+def fake_workers(
+    client: Client, task_queue: str, main: Worker, services: FakeServices
+) -> CampaignWorkers:
+    return CampaignWorkers(
+        task_queue,
+        main,
+        {
+            service: service_worker(client, task_queue, service, step, slots=100)
+            for service, step in services.step_activities().items()
+        },
+    )
 
 
 async def start(

@@ -1,4 +1,4 @@
-"""A worker built by build_worker runs its sandboxed workflows from the one shared copy of their
+"""A worker built by build_workers runs its sandboxed workflows from the one shared copy of their
 modules' code (orchestrator_worker/workflow_code_cache.py): the sandbox imports them with its
 loader, not from the file."""
 
@@ -10,16 +10,17 @@ import uuid
 import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from orchestrator_connection.settings import Settings
+from orchestrator_connection.settings import Settings, WorkerRoles
 from orchestrator_worker.service_wiring import create_activities
-from orchestrator_worker.worker_factory import build_worker
+from orchestrator_worker.worker_factory import CampaignWorkers, build_workers
 from orchestrator_worker.workflow_code_cache import SharedWorkflowCode
 from tests.workflow.code_probe import CodeProbe
 
 
-async def probe_twice(env: WorkflowEnvironment, worker: Worker, task_queue: str) -> list[str]:
+async def probe_twice(
+    env: WorkflowEnvironment, worker: CampaignWorkers, task_queue: str
+) -> list[str]:
     async with worker:
         return [
             await env.client.execute_workflow(
@@ -29,13 +30,16 @@ async def probe_twice(env: WorkflowEnvironment, worker: Worker, task_queue: str)
         ]
 
 
-def probe_worker(env: WorkflowEnvironment, http: httpx.AsyncClient, task_queue: str) -> Worker:
+def probe_worker(
+    env: WorkflowEnvironment, http: httpx.AsyncClient, task_queue: str
+) -> CampaignWorkers:
     settings = Settings()
-    return build_worker(
+    return build_workers(
         env.client,
         settings,
         create_activities(settings, http),
         task_queue=task_queue,
+        roles=WorkerRoles(workflows=True, services=()),
         workflows=[CodeProbe],
     )
 
@@ -51,7 +55,7 @@ async def test_without_the_finder_the_sandbox_loads_from_file_and_runs(
     env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a future SDK whose sandbox stops asking sys.meta_path would do: the worker built by
-    build_worker still runs every workflow, from the file, as a plain Worker does."""
+    build_workers still runs every workflow, from the file, as a plain Worker does."""
     task_queue = f"tq-{uuid.uuid4()}"
     async with httpx.AsyncClient() as http:
         worker = probe_worker(env, http, task_queue)

@@ -25,7 +25,7 @@ from contracts.webhook_outbox import (
     shard_of,
 )
 from orchestrator_worker.worker_factory import workflow_runner
-from tests.workflow.fakes import QUERY_TIMEOUT, FakeServices
+from tests.workflow.fakes import QUERY_TIMEOUT, FakeServices, fake_workers
 from workflows import CampaignWorkflow, WebhookNotifierWorkflow
 
 WEBHOOK_URL = "https://hooks.example.test/campaigns"
@@ -58,9 +58,9 @@ async def outbox_worker(
     webhook_url: str | None = WEBHOOK_URL,
 ) -> AsyncIterator[str]:
     """A worker on a fresh task queue with both workflows, the fake steps, the fake webhook
-    and the real `enqueue_transition`, as build_worker assembles them."""
+    and the real `enqueue_transition`, as build_workers assembles them."""
     task_queue = f"tq-{uuid.uuid4()}"
-    async with Worker(
+    main = Worker(
         client,
         task_queue=task_queue,
         workflows=[CampaignWorkflow, WebhookNotifierWorkflow],
@@ -70,7 +70,8 @@ async def outbox_worker(
             WebhookOutbox(webhook_url).enqueue_transition,
         ],
         workflow_runner=workflow_runner(),
-    ):
+    )
+    async with fake_workers(client, task_queue, main, services):
         yield task_queue
 
 
