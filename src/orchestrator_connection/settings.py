@@ -93,11 +93,12 @@ class WorkerRoles:
         names = [n.strip().lower() for n in text.split(",") if n.strip()]
         if not names:
             raise ValueError("names nothing to run (`all`, `workflows` or service names)")
-        known = {s.value for s in ServiceName}
-        unknown = [n for n in names if n not in known | {WORKFLOWS, "all"}]
+        choices = ["all", WORKFLOWS, *(s.value for s in ServiceName)]
+        unknown = [n for n in names if n not in choices]
         if unknown:
-            choices = ", ".join(["all", WORKFLOWS, *known])
-            raise ValueError(f"unknown {', '.join(map(repr, unknown))}; choose from {choices}")
+            raise ValueError(
+                f"unknown {', '.join(map(repr, unknown))}; choose from {', '.join(choices)}"
+            )
         if "all" in names:
             return cls(workflows=True, services=tuple(ServiceName))
         return cls(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AsyncExitStack
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -48,7 +47,10 @@ def workflow_runner(sandbox: bool = True) -> WorkflowRunner:
 
 class CampaignWorkers:
     """The workers of one process, started together and shut down together: `main` on the
-    main task queue (None when this process runs no workflows) and one per service queue."""
+    main task queue (None when this process runs no workflows) and one per service queue.
+
+    As a Worker's own `async with`: a fatal error of any of them (say, a namespace that does
+    not exist) cancels the block once and comes out of it, after all have shut down."""
 
     def __init__(
         self, task_queue: str, main: Worker | None, services: Mapping[ServiceName, Worker]
@@ -58,7 +60,10 @@ class CampaignWorkers:
         self.task_queue = task_queue  # the main one, where campaigns start
         self.main = main
         self.services = dict(services)
-        self._stack = AsyncExitStack()
+        self._runs: list[asyncio.Task[None]] = []
+        self._owner: asyncio.Task[Any] | None = None
+        self._error: BaseException | None = None
+        self._exiting = False
 
     @property
     def workers(self) -> list[Worker]:
@@ -69,21 +74,33 @@ class CampaignWorkers:
         return [w.task_queue for w in self.workers]
 
     async def __aenter__(self) -> CampaignWorkers:
-        async with AsyncExitStack() as stack:
-            for worker in self.workers:
-                await stack.enter_async_context(worker)
-            self._stack = stack.pop_all()
+        if self._runs:
+            raise RuntimeError("already started")
+        self._owner = asyncio.current_task()
+        self._runs = [asyncio.create_task(w.run()) for w in self.workers]
+        for run in self._runs:
+            run.add_done_callback(self._stopped)
         return self
+
+    def _stopped(self, run: asyncio.Task[None]) -> None:
+        if run.cancelled() or run.exception() is None or self._error is not None:
+            return
+        self._error = run.exception()
+        if not self._exiting and self._owner is not None:
+            self._owner.cancel()
 
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool | None:
-        # Shut all down at once (each lets its activities finish), then leave each context.
+    ) -> None:
+        self._exiting = True
+        # All at once: each lets its activities finish (graceful_shutdown_timeout).
         await asyncio.gather(*(w.shutdown() for w in self.workers))
-        return await self._stack.__aexit__(exc_type, exc, tb)
+        await asyncio.gather(*self._runs, return_exceptions=True)
+        if self._error is not None and exc_type in (None, asyncio.CancelledError):
+            raise self._error
 
 
 def service_worker(

@@ -21,6 +21,7 @@ from temporalio.client import Client, WorkflowHandle
 from activities.webhook import verify_signature
 from contracts import (
     STATE_QUERY,
+    STEPS,
     CampaignBrief,
     CampaignInput,
     CampaignOutcome,
@@ -29,6 +30,7 @@ from contracts import (
     Channel,
     RetryRequest,
     StepRetrySettings,
+    service_task_queue,
 )
 from contracts.events import EVENT_ID_HEADER, SIGNATURE_HEADER, TransitionEvent
 from contracts.webhook_outbox import (
@@ -60,7 +62,6 @@ FAST = StepRetrySettings(
     maximum_interval=timedelta(milliseconds=200),
     maximum_attempts=2,
 )
-STEPS = ("RADAR_SCAN", "STRATEGY_GEN", "CONTENT_PROD", "QUALITY_AUDIT", "PUBLISH", "LEARN")
 
 
 def clean_brief(name: str = "Observed campaign") -> CampaignBrief:
@@ -162,8 +163,9 @@ async def test_worker_metrics_are_scraped_from_prometheus(stack: DevStack, admin
     assert metric_values(text, "temporal_request")
     # ours: step durations by step, failures by reason, retries, outcomes
     durations = metric_values(text, "campaign_step_duration_seconds_count")
-    for step in STEPS:
-        assert total(durations, step=step, task_queue=worker.task_queue, outcome="ok") == 1, step
+    for step in STEPS:  # each on its service's task queue
+        queue = service_task_queue(worker.task_queue, step.service)
+        assert total(durations, step=step.state, task_queue=queue, outcome="ok") == 1, step
     assert total(durations, step="RADAR_SCAN", outcome="error") == 2
     failures = metric_values(text, "campaign_step_failures_total")
     assert total(failures, step="RADAR_SCAN", reason="SERVICE_UNAVAILABLE") == 2

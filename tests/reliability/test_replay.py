@@ -18,7 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from contracts import workflow_id_for
+from contracts import STEPS, service_task_queue, workflow_id_for
 from orchestrator_worker.worker_factory import workflow_runner
 from tests.reliability.graph_variants import (
     PRE_PUBLISH_PAUSE,
@@ -103,3 +103,30 @@ async def test_the_same_change_without_the_patch_breaks_replay() -> None:
             kept.append(path.stem)
     assert set(broken) == PUBLISHED, broken
     assert set(kept) == (SCENARIOS | GUARANTEE_SCENARIOS) - PUBLISHED, kept
+
+
+def scheduled_queues(path: Path) -> set[tuple[str, str]]:
+    """(activity type, task queue) of every activity the run scheduled, and its own queue."""
+    events = json.loads(path.read_text(encoding="utf-8"))["events"]
+    own = events[0]["workflowExecutionStartedEventAttributes"]["taskQueue"]["name"]
+    return {
+        (a["activityType"]["name"], a["taskQueue"]["name"].replace(own, "<own>", 1))
+        for e in events
+        if (a := e.get("activityTaskScheduledEventAttributes"))
+    }
+
+
+def test_the_service_queues_are_recorded_from_their_patch_on() -> None:
+    """From v4 (the `service-task-queues` patch) each step was scheduled on its service's
+    queue; the older runs, which today's code replays, on the workflow's own."""
+    on_service_queues = {
+        (step.activity, service_task_queue("<own>", step.service)) for step in STEPS
+    }
+    for path in history_files():
+        queues = scheduled_queues(path)
+        if path.parent.name >= "v4":
+            assert queues <= on_service_queues, path
+        else:
+            assert {q for _, q in queues} <= {"<own>"}, path
+    happy = HISTORIES / "v4-service-task-queues" / "happy_path.json"
+    assert scheduled_queues(happy) == on_service_queues
