@@ -30,7 +30,7 @@ try:
     from bench.report import parked_text, plot, ratios, table, targets, targets_text
     from bench.runner import ALL_KINDS, KINDS, median_result, run_all, say
     from bench.stack import BenchStack, exit_on_sigterm, filesystem_of
-    from devstack.dev_server import TUNED_FLAGS
+    from devstack.dev_server import FAIRNESS_FLAGS, TUNED_FLAGS
 except ModuleNotFoundError as err:  # psutil (and matplotlib for --plot): the bench extra
     exit_for_missing_extra(err, "bench", "python -m bench")
 
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "rounds": args.rounds,
             "drain_s": args.drain,
-            "server_flags": [] if args.untuned else list(TUNED_FLAGS),
+            "server_flags": list(FAIRNESS_FLAGS) + ([] if args.untuned else list(TUNED_FLAGS)),
             "extra_server_flags": server_flags,
             "worker_args": worker_args,
             "worker_env": args.worker_env,

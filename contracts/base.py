@@ -24,9 +24,11 @@ class Artifact(Contract):
 
 
 def describe_errors(err: ValidationError, root: str) -> str:
-    """The first five problems of a ValidationError on one line: `field.path: message; ...`."""
+    """The first five problems of a ValidationError on one line: `field.path: message; ...`
+    (a validator's own message without pydantic's "Value error, ")."""
     return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or root}: {e['msg']}" for e in err.errors()[:5]
+        f"{'.'.join(str(p) for p in e['loc']) or root}: {e['msg'].removeprefix('Value error, ')}"
+        for e in err.errors()[:5]
     )
 
 

@@ -71,6 +71,20 @@ class CampaignInput(Contract):
         "CAMPAIGN_WEBHOOK_URL (see contracts/events.py). The starter sets it when its own "
         "settings have CAMPAIGN_WEBHOOK_URL.",
     )
+    brand: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The brand (or tenant) the campaign is for. Each service's queue shares its "
+        "calls fairly between brands, so one brand's large batch cannot starve another's few "
+        "campaigns (Temporal's fairness key; at most 64 bytes).",
+    )
+    priority: int | None = Field(
+        default=None,
+        ge=1,
+        le=5,
+        description="1 (first) to 5 (last); unset: the workflow's own, by default 3. An urgent "
+        "launch's steps go before the others' on every queue (Temporal's priority key).",
+    )
 
     continue_as_new_after_events: int = Field(
         default=5_000,
@@ -82,6 +96,13 @@ class CampaignInput(Contract):
     carried: CarriedState | None = Field(
         default=None, description="Set by continue-as-new only; refused from a client."
     )
+
+    @field_validator("brand")
+    @classmethod
+    def _fairness_key_size(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) > 64:
+            raise ValueError("at most 64 bytes (Temporal's limit of a fairness key)")
+        return value
 
     @field_validator("step_retry_overrides")
     @classmethod

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import Priority, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -191,7 +191,9 @@ class CampaignWorkflow:
         self._service_queues = workflow.patched(SERVICE_TASK_QUEUES)
         self._observer.decide()
         if self._input.carried is None:
-            self._trace(A.CAMPAIGN_CREATED, {"execution_id": str(self._payload.execution_id)})
+            created = {"execution_id": str(self._payload.execution_id)}
+            keys = self._input.model_dump(include={"brand", "priority"}, exclude_none=True)
+            self._trace(A.CAMPAIGN_CREATED, created | keys)
         else:
             self._trace(A.RUN_CONTINUED, {"previous_run_id": workflow.info().continued_run_id})
         parked = self._payload.state is S.FAILED  # a continued run of a FAILED campaign
@@ -642,9 +644,18 @@ class CampaignWorkflow:
         if self._service_queues:
             queue = service_task_queue(workflow.info().task_queue, step.service)
 
+        # The brand shares each queue fairly with other brands; the priority orders it. Unset:
+        # the workflow's own (as its start request gave it), as Temporal inherits by default.
+        priority = Priority(priority_key=self._input.priority, fairness_key=self._input.brand)
+
         async def run() -> ResultT:
             result: ResultT = await workflow.execute_activity(
-                step.activity, call, task_queue=queue, result_type=step.response_model, **options
+                step.activity,
+                call,
+                task_queue=queue,
+                priority=priority,
+                result_type=step.response_model,
+                **options,
             )
             return result
 

@@ -64,6 +64,8 @@ def batch(
     \b
     Each line is a full campaign input or a bare brief, for example:
       {"name": "Spring", "objective": "Pre-orders", "audience": "Runners", "channels": ["email"]}
+    or, with a brand (its share of each service, fair against other brands) and a priority:
+      {"brand": "acme", "priority": 2, "brief": {"name": "Spring", ...}}
 
     Safe to re-run: a line without campaign_id gets an id derived from its content, and a
     campaign whose id already has a workflow is not started again: the table counts it by how

@@ -86,6 +86,16 @@ def start(
     max_retries: Annotated[
         int | None, typer.Option(metavar="N", help="Operator retries allowed")
     ] = None,
+    brand: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Brand or tenant: shares each service fairly with other brands"
+        ),
+    ] = None,
+    priority: Annotated[
+        int | None,
+        typer.Option(metavar="1-5", help="1 goes first, 5 last; default 3"),
+    ] = None,
     task_queue: Annotated[
         str | None, typer.Option(metavar="NAME", help="Default: CAMPAIGN_TASK_QUEUE")
     ] = None,
@@ -105,6 +115,7 @@ def start(
       campaign start --name "Spring launch" --objective "Pre-orders of the Aurora shoe" \\
           --audience "Trail runners" -c email -c social --budget 25000 --wait
       campaign start -f brief.json --name "Copy with a new name" --json
+      campaign start -f brief.json --brand acme --priority 1     an urgent launch for acme
 
     The file holds a full campaign input ({"campaign_id": ..., "brief": {...}, ...}) or just a
     brief; flags override its fields. With --wait the exit code is 0 for LEARN, 1 for FAILED.
@@ -124,7 +135,7 @@ def start(
 
     if campaign is not None:
         given = [file, name, objective, audience, channel, locale, budget, keyword, campaign_id,
-                 max_retries, task_queue]  # fmt: skip
+                 max_retries, brand, priority, task_queue]  # fmt: skip
         if any(v is not None for v in given):
             raise fail(
                 "give an IDLE campaign's id, or a brief for a new one (not both)", EXIT_INPUT
@@ -146,7 +157,9 @@ def start(
     }
     top: dict[str, Any] = {
         k: v
-        for k, v in dict(campaign_id=campaign_id, max_retries=max_retries).items()
+        for k, v in dict(
+            campaign_id=campaign_id, max_retries=max_retries, brand=brand, priority=priority
+        ).items()
         if v is not None  # --max-retries 0 counts
     }
     overrides: dict[str, Any] = {**top, "brief": brief} if brief else top

@@ -20,6 +20,16 @@ TUNED_FLAGS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+# Fairness between brands (CampaignInput.brand) needs the matcher's fairness mode; priority is on
+# by default. One partition per task queue, as a dev server needs no more: priority and fairness
+# hold within a partition (docs/scaling.md).
+FAIRNESS_FLAGS: tuple[str, ...] = (
+    "--dynamic-config-value", "matching.enableFairness=true",
+    "--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+    "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+)  # fmt: skip
+
+
 def search_attribute_flags() -> list[str]:
     """`--search-attribute NAME=Type` flags that register ours on `temporal server start-dev`."""
     types = {"KEYWORD": "Keyword", "INT": "Int"}
@@ -53,6 +63,7 @@ def dev_server_command(
     if namespace != "default":
         cmd += ["--namespace", namespace]
     cmd += search_attribute_flags()
+    cmd += FAIRNESS_FLAGS
     if tuned:
         cmd += TUNED_FLAGS
     return cmd
@@ -60,4 +71,4 @@ def dev_server_command(
 
 def dev_server_extra_args(*, tuned: bool = True) -> list[str]:
     """The same flags for `WorkflowEnvironment.start_local(dev_server_extra_args=...)`."""
-    return [*search_attribute_flags(), *(TUNED_FLAGS if tuned else ())]
+    return [*search_attribute_flags(), *FAIRNESS_FLAGS, *(TUNED_FLAGS if tuned else ())]

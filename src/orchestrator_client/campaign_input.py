@@ -23,7 +23,8 @@ def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
     parts = []
     for e in err.errors():
         loc = ".".join(_loc_part(p) for p in e["loc"]) or "<input>"
-        parts.append(f"{prefix}{loc}: {' '.join(e['msg'].split())}")
+        message = " ".join(e["msg"].removeprefix("Value error, ").split())
+        parts.append(f"{prefix}{loc}: {message}")
     return "; ".join(parts)
 
 

@@ -31,7 +31,12 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import (
+    Priority,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -132,6 +137,8 @@ async def start_campaign(
             result_type=CampaignOutcome,
             task_queue=task_queue,
             id_reuse_policy=id_reuse_policy,
+            # Its workflow tasks go by the keys its steps go by (CampaignInput.brand, .priority).
+            priority=Priority(priority_key=campaign.priority, fairness_key=campaign.brand),
             static_summary=f"Campaign {campaign.brief.name}",
             memo={NAME_MEMO: campaign.brief.name},  # for `campaign list` (visibility carries it)
             # True from the start (the graph begins in IDLE), before a worker runs a task.

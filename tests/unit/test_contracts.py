@@ -106,6 +106,12 @@ def test_duplicate_channels_message() -> None:
         ({"campaign_id": "not-a-uuid"}, ("campaign_id",)),
         ({"brief": brief_data(name="")}, ("brief", "name")),
         ({"unexpected": True}, ("unexpected",)),
+        ({"priority": 0}, ("priority",)),
+        ({"priority": 6}, ("priority",)),
+        ({"priority": "urgent"}, ("priority",)),
+        ({"brand": ""}, ("brand",)),
+        ({"brand": "é" * 33}, ("brand",)),  # 66 bytes: over Temporal's 64
+        ({"brand": 7}, ("brand",)),
         ({"step_retry": {"maximum_attempts": 0}}, ("step_retry", "maximum_attempts")),
         ({"step_retry": {"initial_interval": 0}}, ("step_retry", "initial_interval")),
         (
@@ -360,3 +366,10 @@ def test_gate_lists_every_problem() -> None:
     )
     assert problems[0] == "verdict FAIL"
     assert len(problems) == 3
+
+
+def test_brand_and_priority_are_optional_and_bounded() -> None:
+    plain = CampaignInput.model_validate(input_data())
+    assert (plain.brand, plain.priority) == (None, None)
+    keyed = CampaignInput.model_validate(input_data(brand="é" * 32, priority=1))
+    assert (len(keyed.brand.encode()), keyed.priority) == (64, 1)  # type: ignore[union-attr]
