@@ -10,7 +10,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,17 +24,18 @@ from contracts import (
     CampaignOutcome,
     CampaignState,
     Channel,
+    RetryRequest,
     ServiceName,
     StepRetrySettings,
     service_task_queue,
 )
 from devstack.stack import DevStack
-from orchestrator_client.campaign_ops import start_campaign
+from orchestrator_client.campaign_ops import retry_all_failed, start_campaign
 from orchestrator_connection.settings import WorkerRoles
 from orchestrator_worker.service_wiring import create_activities, create_http_client
 from orchestrator_worker.worker_factory import CampaignWorkers, build_workers
 from tests.integration.conftest import stack_settings
-from tests.reliability.support import WorkerProcess
+from tests.reliability.support import WorkerProcess, wait_for_state
 from tests.stack import Admin
 
 pytestmark = pytest.mark.integration
@@ -47,14 +48,14 @@ QUICK = StepRetrySettings(
 )
 
 
-def campaign() -> CampaignInput:
+def campaign(attempts: int = 5) -> CampaignInput:
     return CampaignInput(
         campaign_id=uuid.uuid4(),
         brief=CampaignBrief(
             name="Queued launch", objective="Grow sign-ups among hobby bakers",
             audience="Home bakers", channels=[Channel.EMAIL],
         ),
-        step_retry=QUICK,
+        step_retry=QUICK.model_copy(update={"maximum_attempts": attempts}),
     )  # fmt: skip
 
 
@@ -169,9 +170,50 @@ async def test_a_services_rate_limit_holds_across_its_calls(
         if c["service"] == "radar" and c["campaign_id"] in ids
     )
     assert len(times) == 12
-    busiest = max(
-        sum(1 for t in times if start <= t < start + timedelta(seconds=1)) for start in times
-    )
     # Without the limit all twelve arrive within a fraction of a second. The server's limiter
-    # may let a burst of about one second's worth through at first: twice the rate, loosely.
-    assert busiest <= 2 * rate, times
+    # lets a first burst through (measured: 3 at once at 2/s), then the rate: burst + rate.
+    assert busiest_second(times) <= 2 * rate + 1, times
+
+
+def busiest_second(times: list[datetime]) -> int:
+    """The most calls in any one-second window."""
+    return max(sum(1 for t in times if s <= t < s + timedelta(seconds=1)) for s in times)
+
+
+async def test_retry_all_failed_after_an_outage_calls_the_service_at_its_rate(
+    client: Client, stack: DevStack, admin: Admin
+) -> None:
+    """Twelve campaigns park at PUBLISH while the publisher is down; once it is back, one
+    `retry --all-failed` resumes them all at once, and the publisher still sees at most about
+    its queue's rate (2/s): no retry storm, and each campaign publishes once."""
+    queue = f"storm-{uuid.uuid4()}"
+    rate = 2.0
+    await admin.faults(down=True, services=[ServiceName.PUBLISHER.value])
+    async with workers_for(
+        client, stack, queue, WorkerRoles.parse("all"), publisher_rate_limit=rate
+    ):
+        parking = [campaign(attempts=2) for _ in range(12)]  # two attempts each, then FAILED
+        handles = [await start_campaign(client, c, task_queue=queue) for c in parking]
+        for handle in handles:
+            await wait_for_state(client, handle.id, CampaignState.FAILED)
+        await admin.faults()
+        since = datetime.now(UTC)
+        result = await retry_all_failed(client, RetryRequest(requested_by="it"), task_queue=queue)
+        assert (result.matched, result.accepted) == (12, 12), result
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(h.result() for h in handles)), RESULT_TIMEOUT
+        )
+    assert {o.state for o in outcomes} == {CampaignState.LEARN}
+    ids = {h.id.removeprefix("campaign-") for h in handles}
+    times = sorted(
+        at
+        for c in await admin.calls()
+        if c["service"] == "publisher"
+        and c["campaign_id"] in ids
+        and (at := datetime.fromisoformat(c["at"])) >= since
+    )
+    assert len(times) >= 12
+    assert busiest_second(times) <= 2 * rate + 1, times
+    for handle in handles:
+        cid = uuid.UUID(handle.id.removeprefix("campaign-"))
+        assert await admin.effect_count(ServiceName.PUBLISHER, cid) == 1
