@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import sys
 from pathlib import Path
 
 import structlog
+from pydantic import ValidationError
 
 from program_setup.extras import exit_for_missing_extra
 from program_setup.logs import configure_structlog
@@ -42,8 +44,22 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def load_settings() -> ReferenceSettings:
+    """REFSVC_* from the environment; a bad one stops the program with one line naming it."""
+    try:
+        return ReferenceSettings()
+    except ValidationError as err:
+        problems = [
+            f"REFSVC_{'_'.join(str(p) for p in e['loc']).upper()}: "
+            + e["msg"].removeprefix("Value error, ")
+            for e in err.errors()
+        ]
+        print("error: invalid settings: " + "; ".join(problems), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> None:
-    settings = ReferenceSettings()
+    settings = load_settings()
     parser = argparse.ArgumentParser(
         prog="python -m reference_services",
         description="The six reference services of campaign-orchestrator, in one HTTP app.",

@@ -6,7 +6,9 @@ seed and the same sequence of calls, the same calls fail. Replacing the config (
 
 Per call, in this order (only for the services the config applies to):
 
-1. `latency_ms` is added to the call.
+1. `latency_ms` is added to the call, and the service's own `latency_profile_ms` (a latency per
+   service, e.g. content 3 s and radar 200 ms: real services at their real pace; it applies to
+   the services it names, whatever `services` says).
 2. `down`: the call is answered 503, nothing else happens.
 3. One exclusive draw picks at most one of throttle (429 + Retry-After), error (500/502/503),
    malformed (200, not JSON), wrong_schema (200, JSON of the wrong shape) or empty (200, no body);
@@ -70,6 +72,14 @@ class FaultConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     latency_ms: int = Field(default=0, ge=0, le=600_000, description="Added to every call.")
+    latency_profile_ms: Annotated[
+        dict[ServiceName, Annotated[int, Field(ge=0, le=600_000)]], NoDecode
+    ] = Field(
+        default_factory=dict,
+        description="A latency per service, added to each of its calls. In the environment: JSON "
+        'or `service=ms` pairs, e.g. REFSVC_LATENCY_PROFILE_MS="radar=200,strategy=1000,'
+        'content=3000,quality=500,publisher=300,learning=200".',
+    )
     error_rate: float = Field(
         default=0.0, ge=0.0, le=1.0, description="Share of calls answered 500, 502 or 503."
     )
@@ -134,6 +144,19 @@ class FaultConfig(BaseModel):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    @field_validator("latency_profile_ms", mode="before")
+    @classmethod
+    def _parse_profile(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                return json.loads(text)
+            pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("expected service=ms pairs, e.g. content=3000,radar=200")
+            return {name.strip(): ms.strip() for name, ms in pairs}
+        return value
+
     @model_validator(mode="after")
     def _exclusive_rates_fit(self) -> FaultConfig:
         total = sum(float(getattr(self, name)) for name in _EXCLUSIVE_RATES)
@@ -154,6 +177,7 @@ class FaultDecision:
 
     config: FaultConfig
     applies: bool
+    service: ServiceName | None = None
     outcome: Outcome = "none"
     error_after_effect: bool = False
     error_status: int = 503
@@ -165,7 +189,8 @@ class FaultDecision:
 
     @property
     def latency_seconds(self) -> float:
-        return self.config.latency_ms / 1000 if self.applies else 0.0
+        own = self.config.latency_profile_ms.get(self.service, 0) if self.service else 0
+        return (own + (self.config.latency_ms if self.applies else 0)) / 1000
 
     @property
     def slow_seconds(self) -> float:
@@ -200,9 +225,9 @@ class FaultController:
         with self._lock:
             config = self._config
             if not config.applies_to(service):
-                return FaultDecision(config=config, applies=False)
+                return FaultDecision(config=config, applies=False, service=service)
             if config.down:
-                return FaultDecision(config=config, applies=True)
+                return FaultDecision(config=config, applies=True, service=service)
             rng = self._rng
             slow = rng.random() < config.slow_rate
             pick = rng.random()
@@ -222,6 +247,7 @@ class FaultController:
             return FaultDecision(
                 config=config,
                 applies=True,
+                service=service,
                 outcome=outcome,
                 error_after_effect=after,
                 error_status=status,

@@ -706,6 +706,34 @@ async def test_latency_is_added(client: httpx.AsyncClient) -> None:
     assert time.perf_counter() - started >= 0.2
 
 
+async def test_a_latency_profile_slows_each_service_by_its_own(client: httpx.AsyncClient) -> None:
+    """Each service at its own pace, whatever `services` says (the profile names them)."""
+    bodies = await requests_for(client)
+    await set_faults(client, latency_profile_ms={"content": 300}, services=["radar"])
+    took = {}
+    for service in (ServiceName.RADAR, ServiceName.CONTENT):
+        started = time.perf_counter()
+        response = await post(client, service, bodies[service])
+        assert response.status_code == 200, response.text
+        took[service] = time.perf_counter() - started
+    assert took[ServiceName.CONTENT] >= 0.3 > took[ServiceName.RADAR]
+    calls = (await client.get("/admin/calls", params={"service": "content"})).json()
+    assert [c["injected"] for c in calls].count(["latency"]) == 1  # the profiled call only
+    bad = await client.put("/admin/faults", json={"latency_profile_ms": {"nosuch": 5}})
+    assert bad.status_code == 422
+
+
+def test_the_profile_comes_from_the_environment_as_pairs_or_json() -> None:
+    pairs = FaultConfig.model_validate({"latency_profile_ms": "radar=200, content=3000"})
+    as_json = FaultConfig.model_validate({"latency_profile_ms": '{"radar": 200, "content": 3000}'})
+    assert pairs.latency_profile_ms == as_json.latency_profile_ms == {
+        ServiceName.RADAR: 200, ServiceName.CONTENT: 3000,
+    }  # fmt: skip
+    for bad in ("radar:200", "radar=fast", "nosuch=1", "radar=-1"):
+        with pytest.raises(ValidationError):
+            FaultConfig.model_validate({"latency_profile_ms": bad})
+
+
 async def test_faults_are_seeded_draws(client: httpx.AsyncClient) -> None:
     body = {"campaign_id": str(uuid.uuid4()), "brief": BRIEF}
 
@@ -848,3 +876,19 @@ async def test_async_content_answers_202_with_a_status_url_then_the_content(
     )
     assert await effect_count(client, ServiceName.CONTENT, cid) == 1
     assert (await client.get("/v1/content/productions/jobs/nope")).status_code == 404
+
+
+def test_a_bad_setting_stops_the_services_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reference_services.__main__ import main
+
+    monkeypatch.setenv("REFSVC_LATENCY_PROFILE_MS", "radar:200")
+    monkeypatch.setenv("REFSVC_ERROR_RATE", "7")
+    with pytest.raises(SystemExit) as stopped:
+        main([])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: invalid settings: REFSVC_LATENCY_PROFILE_MS: expected service=ms pairs, e.g. "
+        "content=3000,radar=200; REFSVC_ERROR_RATE: Input should be less than or equal to 1\n"
+    )
