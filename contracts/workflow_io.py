@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from contracts.artifacts import PublishReceipt
 from contracts.base import Contract
@@ -45,6 +52,10 @@ class CarriedState(Contract):
     refusals_logged: int = Field(default=0, ge=0)
 
 
+# Fields added after the first release: left out of the JSON when unset (see CampaignInput).
+NEWER_OPTIONAL_KEYS = ("brand", "priority")
+
+
 class CampaignInput(Contract):
     """The one input of CampaignWorkflow. Public: `temporal workflow start --input` takes it."""
 
@@ -80,6 +91,7 @@ class CampaignInput(Contract):
     )
     priority: int | None = Field(
         default=None,
+        strict=True,  # not `true`, not "1"
         ge=1,
         le=5,
         description="1 (first) to 5 (last); unset: the workflow's own, by default 3. An urgent "
@@ -96,6 +108,16 @@ class CampaignInput(Contract):
     carried: CarriedState | None = Field(
         default=None, description="Set by continue-as-new only; refused from a client."
     )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No `brand`/`priority` keys when unset: a worker of the version before them (which
+        refuses unknown fields) still runs the campaigns that today's clients start."""
+        data: dict[str, Any] = handler(self)
+        for key in NEWER_OPTIONAL_KEYS:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     @field_validator("brand")
     @classmethod

@@ -63,6 +63,7 @@ class CampaignWorkers:
         self._runs: list[asyncio.Task[None]] = []
         self._owner: asyncio.Task[Any] | None = None
         self._error: BaseException | None = None
+        self._cancelled_owner = False
         self._exiting = False
 
     @property
@@ -88,6 +89,7 @@ class CampaignWorkers:
         self._error = run.exception()
         if not self._exiting and self._owner is not None:
             self._owner.cancel()
+            self._cancelled_owner = True
 
     async def __aexit__(
         self,
@@ -96,10 +98,18 @@ class CampaignWorkers:
         tb: TracebackType | None,
     ) -> None:
         self._exiting = True
-        # All at once: each lets its activities finish (graceful_shutdown_timeout).
-        await asyncio.gather(*(w.shutdown() for w in self.workers))
-        await asyncio.gather(*self._runs, return_exceptions=True)
+        try:
+            # All at once: each lets its activities finish (graceful_shutdown_timeout).
+            await asyncio.gather(*(w.shutdown() for w in self.workers))
+            await asyncio.gather(*self._runs, return_exceptions=True)
+        except asyncio.CancelledError:  # cancelled while shutting down: stop polling now
+            for run in self._runs:
+                run.cancel()
+            await asyncio.gather(*self._runs, return_exceptions=True)
+            raise
         if self._error is not None and exc_type in (None, asyncio.CancelledError):
+            if self._cancelled_owner and self._owner is not None:
+                self._owner.uncancel()  # the cancel was ours, to stop the block: take it back
             raise self._error
 
 

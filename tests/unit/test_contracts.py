@@ -373,3 +373,20 @@ def test_brand_and_priority_are_optional_and_bounded() -> None:
     assert (plain.brand, plain.priority) == (None, None)
     keyed = CampaignInput.model_validate(input_data(brand="é" * 32, priority=1))
     assert (len(keyed.brand.encode()), keyed.priority) == (64, 1)  # type: ignore[union-attr]
+
+
+async def test_unset_brand_and_priority_are_left_out_of_the_payload() -> None:
+    """A worker of the version before them refuses unknown keys: today's clients must not send
+    them when unset (what Temporal's pydantic converter puts on the wire)."""
+    import json
+
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    plain = CampaignInput.model_validate(input_data())
+    (payload,) = await pydantic_data_converter.encode([plain])
+    assert not {"brand", "priority"} & set(json.loads(payload.data))
+    keyed = plain.model_copy(update={"brand": "acme", "priority": 2})
+    (payload,) = await pydantic_data_converter.encode([keyed])
+    assert {"brand": "acme", "priority": 2}.items() <= json.loads(payload.data).items()
+    with pytest.raises(ValidationError):
+        CampaignInput.model_validate(input_data(priority=True))  # not taken as 1
