@@ -35,7 +35,6 @@ NOTES: dict[str, str] = {
     "CAMPAIGN_HTTP_TIMEOUT_SECONDS": "Timeout of an HTTP call outside a step (webhook "
     "deliveries). A step's call waits as long as the step's start_to_close_timeout allows.",
     "CAMPAIGN_HTTP_CONNECT_TIMEOUT_SECONDS": "Connect timeout of one downstream HTTP call.",
-    "CAMPAIGN_HTTP_MAX_KEEPALIVE_CONNECTIONS": "Idle connections the shared client keeps.",
     "CAMPAIGN_MAX_CONCURRENT_WORKFLOW_TASKS": "Workflow tasks one worker runs at once.",
     "CAMPAIGN_MAX_CACHED_WORKFLOWS": (
         "Workflows kept in the worker's cache (0: replay each task); each cached campaign "

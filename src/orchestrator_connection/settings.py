@@ -181,7 +181,13 @@ class Settings(_WithServices):
         description="Connection pool size of the shared HTTP client. Default: the slots of "
         "the queues this worker runs, so that no call waits for a connection.",
     )
-    http_max_keepalive_connections: int = Field(default=20, ge=0, le=10_000)
+    http_max_keepalive_connections: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000,
+        description="Idle connections the shared client keeps. Default: as many as its pool, "
+        "so a busy worker reuses its connections instead of opening new ones.",
+    )
     max_response_bytes: int = Field(
         default=512 * 1024,
         ge=1024,
@@ -257,6 +263,11 @@ class Settings(_WithServices):
 
     def roles(self) -> WorkerRoles:
         return WorkerRoles.parse(self.worker_services)
+
+    def http_keepalive(self) -> int:
+        if self.http_max_keepalive_connections is not None:
+            return self.http_max_keepalive_connections
+        return self.http_connections()
 
     def http_connections(self) -> int:
         """The pool size: as set, or one connection per slot of the queues this worker runs."""

@@ -20,7 +20,7 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
         ),
         limits=httpx.Limits(
             max_connections=settings.http_connections(),
-            max_keepalive_connections=settings.http_max_keepalive_connections,
+            max_keepalive_connections=settings.http_keepalive(),
         ),
         follow_redirects=False,
     )

@@ -61,7 +61,7 @@ def brief(objective: str = "Grow newsletter sign-ups among hobby bakers") -> Cam
     )
 
 
-def campaign(objective: str | None = None, **kw: object) -> CampaignInput:
+def campaign(objective: str | None = None, **kw: Any) -> CampaignInput:
     return CampaignInput(
         campaign_id=uuid.uuid4(),
         brief=brief(objective) if objective else brief(),

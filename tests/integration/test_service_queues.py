@@ -164,20 +164,23 @@ async def test_a_services_rate_limit_holds_across_its_calls(
         )
         handles = await run_campaigns(client, queue, 12)
     ids = {h.id.removeprefix("campaign-") for h in handles}
-    times = sorted(
-        datetime.fromisoformat(c["at"])
-        for c in await admin.calls()
-        if c["service"] == "radar" and c["campaign_id"] in ids
-    )
-    assert len(times) == 12
-    # Without the limit all twelve arrive within a fraction of a second. The server's limiter
-    # lets a first burst through (measured: 3 at once at 2/s), then the rate: burst + rate.
-    assert busiest_second(times) <= 2 * rate + 1, times
+    calls = [c for c in await admin.calls() if c["service"] == "radar" and c["campaign_id"] in ids]
+    assert {c["campaign_id"] for c in calls} == ids
+    # Without the limit all twelve arrive within a fraction of a second.
+    assert within_rate(calls, rate), calls
 
 
-def busiest_second(times: list[datetime]) -> int:
-    """The most calls in any one-second window."""
-    return max(sum(1 for t in times if s <= t < s + timedelta(seconds=1)) for s in times)
+def within_rate(calls: list[dict[str, Any]], rate: float) -> bool:
+    """Whether the campaigns' first calls (HTTP retries aside) came no faster than `rate` a
+    second, allowing the server's first burst (measured: rate + 1 at once): the calls after the
+    first fit in the time they spanned. A loaded machine only spreads them further."""
+    first: dict[str, datetime] = {}
+    for c in calls:
+        at = datetime.fromisoformat(c["at"])
+        first[c["campaign_id"]] = min(at, first.get(c["campaign_id"], at))
+    times = sorted(first.values())
+    span = (times[-1] - times[0]).total_seconds()
+    return len(times) - 1 <= rate * span + rate + 1
 
 
 async def test_retry_all_failed_after_an_outage_calls_the_service_at_its_rate(
@@ -205,15 +208,15 @@ async def test_retry_all_failed_after_an_outage_calls_the_service_at_its_rate(
         )
     assert {o.state for o in outcomes} == {CampaignState.LEARN}
     ids = {h.id.removeprefix("campaign-") for h in handles}
-    times = sorted(
-        at
+    calls = [
+        c
         for c in await admin.calls()
         if c["service"] == "publisher"
         and c["campaign_id"] in ids
-        and (at := datetime.fromisoformat(c["at"])) >= since
-    )
-    assert len(times) >= 12
-    assert busiest_second(times) <= 2 * rate + 1, times
+        and datetime.fromisoformat(c["at"]) >= since
+    ]
+    assert {c["campaign_id"] for c in calls} == ids
+    assert within_rate(calls, rate), calls
     for handle in handles:
         cid = uuid.UUID(handle.id.removeprefix("campaign-"))
         assert await admin.effect_count(ServiceName.PUBLISHER, cid) == 1

@@ -90,6 +90,8 @@ def test_the_http_pool_has_a_connection_per_slot_by_default() -> None:
     content = Settings(worker_services="content", content_slots=40)
     assert content.http_connections() == 40
     assert Settings(http_max_connections=10).http_connections() == 10
+    assert Settings().http_keepalive() == 700  # every pooled connection may stay open
+    assert Settings(http_max_keepalive_connections=5).http_keepalive() == 5
 
 
 def test_queue_names_derive_from_the_main_one() -> None:
