@@ -238,10 +238,31 @@ def status(
         # Running: say so when nothing can move it on.
         if not await worker_polling(temporal, st.task_queue):
             return st, f"waiting for a worker: none polls task queue '{st.task_queue}'"
-        return st, "not picked up by a worker yet" if st.state is None else None
+        if st.state is None:
+            return st, "not picked up by a worker yet"
+        return st, await _step_without_worker(temporal, st.task_queue, st.state)
 
     st, note = run_light(work, address, namespace)
     print_status(st, note, as_json)
+
+
+async def _step_without_worker(
+    temporal: Visibility, task_queue: str, state: CampaignState
+) -> str | None:
+    """At a step whose service queue no worker polls, the campaign waits for one to start."""
+    from contracts import SERVICE_FOR_STATE, service_task_queue  # the models: only here
+    from orchestrator_client.campaign_lookup import worker_polling
+
+    service = SERVICE_FOR_STATE.get(state)
+    if service is None:
+        return None
+    queue = service_task_queue(task_queue, service)
+    if await worker_polling(temporal, queue, activities=True):
+        return None
+    return (
+        f"waiting for a worker: none polls task queue '{queue}' for its {state} step "
+        f"(`campaign-worker --services {service}`)"
+    )
 
 
 def retry(

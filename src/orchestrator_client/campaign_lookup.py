@@ -164,14 +164,20 @@ async def memo_name(info: WorkflowExecutionInfo, codec: PayloadCodec | None) -> 
     return name if isinstance(name, str) else None
 
 
-async def worker_polling(temporal: Visibility, task_queue: str) -> bool:
-    """Whether a live worker polls the task queue for workflow tasks (by its pollers' last
-    access times: the server lists a stopped worker's poller for minutes)."""
+async def worker_polling(temporal: Visibility, task_queue: str, activities: bool = False) -> bool:
+    """Whether a live worker polls the task queue for workflow tasks (or, with `activities`,
+    activity tasks), by its pollers' last access times: the server lists a stopped worker's
+    poller for minutes."""
+    kind = (
+        TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY
+        if activities
+        else TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW
+    )
     described = await temporal.service.describe_task_queue(
         DescribeTaskQueueRequest(
             namespace=temporal.namespace,
             task_queue=TaskQueue(name=task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            task_queue_type=kind,
         ),
         timeout=RPC_TIMEOUT,
     )

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +40,7 @@ from tests.reliability.support import WorkerProcess, wait_for_state
 from tests.stack import Admin
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 RESULT_TIMEOUT = 90
 QUICK = StepRetrySettings(
     initial_interval=timedelta(milliseconds=50),
@@ -220,3 +222,31 @@ async def test_retry_all_failed_after_an_outage_calls_the_service_at_its_rate(
     for handle in handles:
         cid = uuid.UUID(handle.id.removeprefix("campaign-"))
         assert await admin.effect_count(ServiceName.PUBLISHER, cid) == 1
+
+
+async def test_status_says_when_a_steps_queue_has_no_worker(
+    client: Client, stack: DevStack
+) -> None:
+    """No worker for content: the campaign waits at CONTENT_PROD, and `campaign status` says
+    which queue needs one (the workflows' own queue is polled)."""
+    queue = f"nocontent-{uuid.uuid4()}"
+    others = WorkerRoles(
+        workflows=True, services=tuple(s for s in ServiceName if s is not ServiceName.CONTENT)
+    )
+    async with workers_for(client, stack, queue, others):
+        handle = await start_campaign(client, campaign(), task_queue=queue)
+        await wait_for_state(client, handle.id, CampaignState.CONTENT_PROD)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(ROOT / "starter.py"), "status", handle.id, "--json",
+            "--address", stack.config.temporal_address,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        await handle.cancel()
+    assert proc.returncode == 0, err
+    status = json.loads(out)
+    assert status["state"] == "CONTENT_PROD"
+    assert status["note"] == (
+        f"waiting for a worker: none polls task queue '{queue}-content' for its CONTENT_PROD "
+        "step (`campaign-worker --services content`)"
+    )
