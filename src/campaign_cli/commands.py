@@ -227,7 +227,11 @@ def status(
       campaign status campaign-3f2a...e9   by workflow id
       campaign status <id> --json | jq -r .state
     """
-    from orchestrator_client.campaign_lookup import describe_campaign, worker_polling
+    from orchestrator_client.campaign_lookup import (
+        describe_campaign,
+        step_waiting_for_worker,
+        worker_polling,
+    )
 
     check_ref(campaign)
 
@@ -240,29 +244,10 @@ def status(
             return st, f"waiting for a worker: none polls task queue '{st.task_queue}'"
         if st.state is None:
             return st, "not picked up by a worker yet"
-        return st, await _step_without_worker(temporal, st.task_queue, st.state)
+        return st, await step_waiting_for_worker(temporal, st.task_queue, st.state)
 
     st, note = run_light(work, address, namespace)
     print_status(st, note, as_json)
-
-
-async def _step_without_worker(
-    temporal: Visibility, task_queue: str, state: CampaignState
-) -> str | None:
-    """At a step whose service queue no worker polls, the campaign waits for one to start."""
-    from contracts import SERVICE_FOR_STATE, service_task_queue  # the models: only here
-    from orchestrator_client.campaign_lookup import worker_polling
-
-    service = SERVICE_FOR_STATE.get(state)
-    if service is None:
-        return None
-    queue = service_task_queue(task_queue, service)
-    if await worker_polling(temporal, queue, activities=True):
-        return None
-    return (
-        f"waiting for a worker: none polls task queue '{queue}' for its {state} step "
-        f"(`campaign-worker --services {service}`)"
-    )
 
 
 def retry(

@@ -187,6 +187,25 @@ async def worker_polling(temporal: Visibility, task_queue: str, activities: bool
     )
 
 
+async def step_waiting_for_worker(
+    temporal: Visibility, task_queue: str, state: CampaignState
+) -> str | None:
+    """Why a running campaign at `state` does not move on, when no worker polls its step's
+    service queue (None when one does, or the state is no step)."""
+    from contracts import SERVICE_FOR_STATE, service_task_queue  # the models: only here
+
+    service = SERVICE_FOR_STATE.get(state)
+    if service is None:
+        return None
+    queue = service_task_queue(task_queue, service)
+    if await worker_polling(temporal, queue, activities=True):
+        return None
+    return (
+        f"waiting for a worker: none polls task queue '{queue}' for its {state} step "
+        f"(`campaign-worker --services {service}`)"
+    )
+
+
 def no_worker(where: str, task_queue: str, what: str) -> NoWorkerError:
     """`what` says what cannot happen without one ("nobody can answer ...")."""
     return NoWorkerError(

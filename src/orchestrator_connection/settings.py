@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import DEFAULT_TASK_QUEUE, ServiceName
 from orchestrator_connection.config_errors import SettingsError as SettingsError
+from program_setup.settings_errors import invalid_settings
 
 DEFAULT_SERVICES_URL = "http://127.0.0.1:8700"
 DEFAULT_SERVICE_SLOTS = 100
@@ -297,9 +298,4 @@ def load(cls: type[_S]) -> _S:
     try:
         return cls()
     except ValidationError as err:
-        problems = []
-        for e in err.errors():
-            var = "_".join(str(p) for p in e["loc"]).upper()
-            message = e["msg"].removeprefix("Value error, ")
-            problems.append(f"{prefix}{var}: {message}" if var else message)
-        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+        raise SettingsError(invalid_settings(err, prefix)) from None

@@ -150,7 +150,12 @@ def build_workers(
     load the workflow modules from file for every run, as in a plain Worker."""
     task_queue = task_queue or settings.task_queue
     roles = roles or settings.roles()
-    shutdown = timedelta(seconds=settings.graceful_shutdown_seconds)
+    # Every worker's: a graceful shutdown, log context on every activity line, and step
+    # metrics when CAMPAIGN_METRICS_PORT is set.
+    common: dict[str, Any] = dict(
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        interceptors=worker_interceptors(settings),
+    )
     main = None
     if roles.workflows:
         main = _main_worker(
@@ -160,7 +165,7 @@ def build_workers(
             task_queue=task_queue,
             extra_activities=extra_activities,
             shared_code=shared_code,
-            **overrides,
+            **(common | overrides),
         )
     services = {
         step.service: service_worker(
@@ -170,9 +175,7 @@ def build_workers(
             activities.step(step.state),
             slots=settings.service_slots(step.service),
             rate_limit=settings.service_rate_limit(step.service),
-            graceful_shutdown_timeout=shutdown,
-            # Log context on every activity line; step metrics when CAMPAIGN_METRICS_PORT is set.
-            interceptors=worker_interceptors(settings),
+            **common,
         )
         for step in STEPS
         if step.service in roles.services
@@ -203,8 +206,6 @@ def _main_worker(
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
-        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
-        interceptors=worker_interceptors(settings),
     )
     options.update(overrides)
     if shared_code and isinstance(options["workflow_runner"], SandboxedWorkflowRunner):

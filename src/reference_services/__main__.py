@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from program_setup.extras import exit_for_missing_extra
 from program_setup.logs import configure_structlog
+from program_setup.settings_errors import invalid_settings
 from reference_services.settings import ReferenceSettings
 
 try:
@@ -49,12 +50,7 @@ def load_settings() -> ReferenceSettings:
     try:
         return ReferenceSettings()
     except ValidationError as err:
-        problems = [
-            f"REFSVC_{'_'.join(str(p) for p in e['loc']).upper()}: "
-            + e["msg"].removeprefix("Value error, ")
-            for e in err.errors()
-        ]
-        print("error: invalid settings: " + "; ".join(problems), file=sys.stderr)
+        print(f"error: {invalid_settings(err, 'REFSVC_')}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

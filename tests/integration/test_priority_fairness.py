@@ -8,7 +8,6 @@ import asyncio
 import json
 import sys
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,42 +19,20 @@ from temporalio.client import Client, WorkflowHandle
 
 from contracts import (
     PAYLOAD_QUERY,
-    CampaignBrief,
-    CampaignInput,
     CampaignPayload,
     CampaignState,
-    Channel,
     ServiceName,
-    StepRetrySettings,
     service_task_queue,
 )
 from devstack.stack import DevStack
 from orchestrator_client.campaign_ops import start_campaign
 from orchestrator_connection.settings import WorkerRoles
 from orchestrator_worker.worker_factory import CampaignWorkers
-from tests.integration.test_service_queues import workers_for
+from tests.integration.test_service_queues import RESULT_TIMEOUT, campaign, workers_for
 from tests.stack import Admin, temporal
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-RESULT_TIMEOUT = 90
-QUICK = StepRetrySettings(
-    initial_interval=timedelta(milliseconds=50),
-    maximum_interval=timedelta(milliseconds=200),
-    start_to_close_timeout=timedelta(seconds=30),
-)
-
-
-def campaign(**keys: Any) -> CampaignInput:
-    return CampaignInput(
-        campaign_id=uuid.uuid4(),
-        brief=CampaignBrief(
-            name="Fair launch", objective="Grow sign-ups among hobby bakers",
-            audience="Home bakers", channels=[Channel.EMAIL],
-        ),
-        step_retry=QUICK,
-        **keys,
-    )  # fmt: skip
 
 
 def keys(p: Priority) -> tuple[int, str]:

@@ -50,7 +50,7 @@ QUICK = StepRetrySettings(
 )
 
 
-def campaign(attempts: int = 5) -> CampaignInput:
+def campaign(attempts: int = 5, **keys: Any) -> CampaignInput:
     return CampaignInput(
         campaign_id=uuid.uuid4(),
         brief=CampaignBrief(
@@ -58,6 +58,7 @@ def campaign(attempts: int = 5) -> CampaignInput:
             audience="Home bakers", channels=[Channel.EMAIL],
         ),
         step_retry=QUICK.model_copy(update={"maximum_attempts": attempts}),
+        **keys,
     )  # fmt: skip
 
 
