@@ -6,6 +6,7 @@ CampaignWorkflow against the floor and plain asyncio, prints the table, and tear
     .venv/bin/python -m bench --workers 2         # two worker processes on one task queue
     .venv/bin/python -m bench --plot bench.png    # + a concurrency sweep, plotted
     .venv/bin/python -m bench --parked 10000 --kinds none   # worker memory of parked campaigns
+    .venv/bin/python -m bench --realistic         # real latencies: queues, outage, fairness
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ import platform
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from contracts import ServiceName
 from orchestrator_connection.process_exit import exit_without_finalizing
+from orchestrator_connection.temporal_client import connect
 from program_setup.extras import exit_for_missing_extra
 
 try:
     import psutil
 
+    from bench.realistic import PROFILE_MS, RealisticConfig, realistic_text, run_realistic
     from bench.report import parked_text, plot, ratios, table, targets, targets_text
     from bench.runner import ALL_KINDS, KINDS, median_result, run_all, say
     from bench.stack import BenchStack, exit_on_sigterm, filesystem_of
@@ -71,6 +76,35 @@ def _pair(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _per_service(kind: type[int] | type[float]) -> Callable[[str], dict[ServiceName, Any]]:
+    def parse(text: str) -> dict[ServiceName, Any]:
+        out: dict[ServiceName, Any] = {}
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            name, sep, value = part.partition("=")
+            try:
+                service = ServiceName(name.strip())
+                number = kind(value)
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"expected service=number pairs like content=24, got {part!r}; services: "
+                    + ", ".join(s.value for s in ServiceName)
+                ) from None
+            if not sep or number < 0 or (kind is float and number == 0):
+                raise argparse.ArgumentTypeError(f"expected a positive number in {part!r}")
+            out[service] = number
+        return out
+
+    return parse
+
+
+def _drills(text: str) -> tuple[str, ...]:
+    drills = tuple(d.strip() for d in text.split(",") if d.strip() and d.strip() != "none")
+    bad = [d for d in drills if d not in ("outage", "fairness")]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown drills {bad}; choose from outage, fairness")
+    return drills
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench",
@@ -78,7 +112,9 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__,
     )
-    p.add_argument("-n", "--n", type=_positive, default=500, help="started at once (500)")
+    p.add_argument(
+        "-n", "--n", type=_positive, default=None, help="started at once (500; --realistic 2000)"
+    )
     p.add_argument(
         "--sequential", type=_positive, default=50, help="run one at a time for latency (50)"
     )
@@ -127,6 +163,75 @@ def parser() -> argparse.ArgumentParser:
         help="after each measured phase, wait this long for the server's deferred work (timer "
         "tasks of the 30 s activity timeouts) and count its CPU (32)",
     )
+    real = p.add_argument_group(
+        "real latencies (--realistic): single queue vs per-service queues, outage and fairness "
+        "drills; docs/performance.md"
+    )
+    real.add_argument(
+        "--realistic",
+        action="store_true",
+        help="run the realistic benchmark instead of the CPU table (-n defaults to 2000)",
+    )
+    defaults = RealisticConfig()
+    real.add_argument(
+        "--profile",
+        type=_per_service(int),
+        default=PROFILE_MS,
+        metavar="SVC=MS,...",
+        help="each service's latency in ms ("
+        + ",".join(f"{s.value}={ms}" for s, ms in PROFILE_MS.items())
+        + ")",
+    )
+    real.add_argument(
+        "--single-queue-slots",
+        type=_positive,
+        default=defaults.single_queue_slots,
+        help=f"activity slots of the single queue ({defaults.single_queue_slots})",
+    )
+    real.add_argument(
+        "--service-slots",
+        type=_per_service(int),
+        default=dict(defaults.service_slots),
+        metavar="SVC=N,...",
+        help="slots per service queue; the others keep the setting's default (content=24)",
+    )
+    real.add_argument(
+        "--service-rates",
+        type=_per_service(float),
+        default=dict(defaults.service_rates),
+        metavar="SVC=PER_S,...",
+        help="max_task_queue_activities_per_second per service queue (publisher=20)",
+    )
+    real.add_argument(
+        "--publisher-limit",
+        type=float,
+        default=defaults.publisher_limit,
+        help="the publisher's own limit: it answers 429 beyond this many calls a second (20)",
+    )
+    real.add_argument(
+        "--outage-n", type=_positive, default=defaults.outage_n, help="campaigns (1000)"
+    )
+    real.add_argument(
+        "--outage-seconds",
+        type=float,
+        default=defaults.outage_s,
+        help="the publisher stays down at least this long, and until all reach PUBLISH (60)",
+    )
+    real.add_argument(
+        "--brand-b", type=_positive, default=defaults.brand_b, help="brand B's campaigns (20)"
+    )
+    real.add_argument(
+        "--history-sample",
+        type=_positive,
+        default=defaults.history_sample,
+        help="histories read for schedule-to-start latencies, per load (400)",
+    )
+    real.add_argument(
+        "--drills",
+        type=_drills,
+        default=defaults.drills,
+        help="outage,fairness (both), one of them, or none",
+    )
     server = p.add_argument_group("server and worker experiments")
     server.add_argument(
         "--untuned",
@@ -173,28 +278,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.realistic:
+        return realistic_main(args, argv)
+    args.n = args.n or 500
     signal.signal(signal.SIGTERM, exit_on_sigterm)
     sweep = args.sweep if args.sweep is not None else (DEFAULT_SWEEP if args.plot else ())
-    server_flags: list[str] = []
-    for value in args.server_flag:
-        server_flags += ["--dynamic-config-value", value]
-    for value in args.sqlite_pragma:
-        server_flags += ["--sqlite-pragma", value]
-    worker_args = [arg for value in args.worker_option for arg in ("--option", value)]
+    server_flags, worker_args = _server_flags(args), _worker_args(args)
     if args.run_dir:
         args.run_dir.mkdir(parents=True, exist_ok=True)
-
-    stack = BenchStack(
-        tuned=not args.untuned,
-        server_flags=server_flags,
-        worker_args=worker_args,
-        worker_env={
-            **({"CAMPAIGN_WORKFLOW_SANDBOX": "false"} if args.unsandboxed else {}),
-            **dict(_pair(v) for v in args.worker_env),
-        },
-        run_dir=args.run_dir,
-        keep=args.keep or args.run_dir is not None,
-    )
+    stack = _stack(args, server_flags, worker_args)
     assert stack.run_dir is not None
     fstype = filesystem_of(stack.run_dir)
     if fstype == "tmpfs":
@@ -261,6 +353,102 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(_text(document, results, parked, args))
     return 0
+
+
+def _stack(args: argparse.Namespace, server_flags: list[str], worker_args: list[str]) -> BenchStack:
+    return BenchStack(
+        tuned=not args.untuned,
+        server_flags=server_flags,
+        worker_args=worker_args,
+        worker_env={
+            **({"CAMPAIGN_WORKFLOW_SANDBOX": "false"} if args.unsandboxed else {}),
+            **dict(_pair(v) for v in args.worker_env),
+        },
+        run_dir=args.run_dir,
+        keep=args.keep or args.run_dir is not None,
+    )
+
+
+def realistic_main(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """`--realistic`: both loads and the drills on one stack, then the table."""
+    config = RealisticConfig(
+        profile_ms=args.profile,
+        n=args.n or 2000,
+        single_queue_slots=args.single_queue_slots,
+        service_slots=args.service_slots,
+        service_rates=args.service_rates,
+        publisher_limit=args.publisher_limit,
+        outage_n=args.outage_n,
+        outage_s=args.outage_seconds,
+        brand_b=args.brand_b,
+        history_sample=args.history_sample,
+        drills=args.drills,
+    )
+    server_flags, worker_args = _server_flags(args), _worker_args(args)
+    if args.run_dir:
+        args.run_dir.mkdir(parents=True, exist_ok=True)
+    stack = _stack(args, server_flags, worker_args)
+    assert stack.run_dir is not None
+    load_before = os.getloadavg()
+    started = time.time()
+
+    async def run() -> dict[str, Any]:
+        c = stack.config
+        client = await connect(target_host=c.temporal_address, namespace="default")
+        return await run_realistic(stack, client, config, args.workers)
+
+    try:
+        say(f"starting the stack in {stack.run_dir}")
+        stack.up()
+        measured = asyncio.run(run())
+    finally:
+        say("stopping the stack")
+        stack.down()
+    document: dict[str, Any] = {
+        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_avg_before": [round(x, 2) for x in load_before],
+            "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+            "run_dir_filesystem": filesystem_of(stack.run_dir),
+        },
+        "config": {
+            **config.summary(),
+            "workers": args.workers,
+            "server_flags": list(FAIRNESS_FLAGS) + ([] if args.untuned else list(TUNED_FLAGS)),
+            "extra_server_flags": server_flags,
+        },
+        "elapsed_s": round(time.time() - started, 1),
+        **measured,
+    }
+    if args.json_file:
+        args.json_file.write_text(json.dumps(document, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        m = document["machine"]
+        print(
+            f"{document['command']}  ({document['elapsed_s']} s; {m['cpus']} CPUs; "
+            f"load {m['load_avg_before'][0]} -> {m['load_avg_after'][0]}; "
+            f"{args.workers} worker process(es))\n"
+        )
+        print(realistic_text(document))
+    return 0
+
+
+def _server_flags(args: argparse.Namespace) -> list[str]:
+    flags: list[str] = []
+    for value in args.server_flag:
+        flags += ["--dynamic-config-value", value]
+    for value in args.sqlite_pragma:
+        flags += ["--sqlite-pragma", value]
+    return flags
+
+
+def _worker_args(args: argparse.Namespace) -> list[str]:
+    return [arg for value in args.worker_option for arg in ("--option", value)]
 
 
 def _text(document: dict[str, Any], results: Any, parked: Any, args: argparse.Namespace) -> str:

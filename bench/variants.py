@@ -4,10 +4,18 @@
 retry count and failure reason that issue 3 asks for on every transition); everything else, the
 execution log, current details, logs, metrics and patch markers, is as in the real campaign.
 The bench kind `campaign-quiet` runs it: campaign minus campaign-quiet is what those visibility
-writes cost. A diagnostic only: the product never runs it.
+writes cost.
+
+`SingleQueueCampaignWorkflow` is CampaignWorkflow with every step on the workflow's own task
+queue, as before the service queues (issue 13): the realistic benchmark's "single queue". Its
+history differs only in the activities' task queue.
+
+Diagnostics only: the product never runs them.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import ValidationError
 from temporalio import workflow
@@ -17,9 +25,10 @@ from temporalio import workflow
 from workflows.campaign_workflow import CampaignWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from contracts import CampaignInput, CampaignOutcome
+    from contracts import CampaignInput, CampaignOutcome, Step
 
 QUIET_WORKFLOW_TYPE = "BenchQuietCampaignWorkflow"
+SINGLE_QUEUE_WORKFLOW_TYPE = "BenchSingleQueueCampaignWorkflow"
 
 
 @workflow.defn(name=QUIET_WORKFLOW_TYPE, failure_exception_types=[ValidationError])
@@ -30,3 +39,14 @@ class QuietCampaignWorkflow(CampaignWorkflow):
 
     def _publish_search_attributes(self) -> None:
         """No upserts of ours (the patch marker's TemporalChangeVersion upsert remains)."""
+
+
+@workflow.defn(name=SINGLE_QUEUE_WORKFLOW_TYPE, failure_exception_types=[ValidationError])
+class SingleQueueCampaignWorkflow(CampaignWorkflow):
+    @workflow.run
+    async def run(self, input: CampaignInput | object = None, *extra: object) -> CampaignOutcome:
+        return await super().run(input, *extra)
+
+    def _task_queue_for(self, step: Step[Any, Any]) -> str | None:
+        """Every step on the workflow's own task queue, sharing its worker's activity slots."""
+        return None

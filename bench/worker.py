@@ -19,7 +19,7 @@ import structlog
 
 from bench.bare import BareWorkflow, bare_step
 from bench.floor import FloorWorkflow
-from bench.variants import QuietCampaignWorkflow
+from bench.variants import QuietCampaignWorkflow, SingleQueueCampaignWorkflow
 from orchestrator_connection.process_exit import exit_without_finalizing
 from orchestrator_connection.settings import Settings
 from orchestrator_connection.temporal_client import connect
@@ -54,7 +54,13 @@ async def run(task_queue: str, options: dict[str, Any]) -> None:
             "bench_worker_ready", task_queue=task_queue, options=sorted(options)
         ),
         task_queue=task_queue,
-        workflows=[CampaignWorkflow, FloorWorkflow, QuietCampaignWorkflow, BareWorkflow],
+        workflows=[
+            CampaignWorkflow,
+            FloorWorkflow,
+            QuietCampaignWorkflow,
+            SingleQueueCampaignWorkflow,
+            BareWorkflow,
+        ],
         extra_activities=[bare_step],
         **options,
     )

@@ -640,10 +640,7 @@ class CampaignWorkflow:
         """The step's activity. A cancel during PUBLISH does not abandon the call: the workflow
         waits for its outcome, logs whether the publication happened, then ends cancelled."""
 
-        queue = None  # the workflow's, for campaigns started before the service queues
-        if self._service_queues:
-            queue = service_task_queue(workflow.info().task_queue, step.service)
-
+        queue = self._task_queue_for(step)
         # The brand shares each queue fairly with other brands; the priority orders it. Unset:
         # the workflow's own (as its start request gave it), as Temporal inherits by default.
         priority = Priority(priority_key=self._input.priority, fairness_key=self._input.brand)
@@ -678,6 +675,12 @@ class CampaignWorkflow:
                     {"published": True, "publication_id": published.publication_id},
                 )
             raise
+
+    def _task_queue_for(self, step: Step[Any, Any]) -> str | None:
+        """The step's service queue; None (the workflow's own) for campaigns started before."""
+        if self._service_queues:
+            return service_task_queue(workflow.info().task_queue, step.service)
+        return None
 
     def _idempotency_key(self, state: CampaignState) -> str:
         """Same for every Temporal retry of a step. RADAR_SCAN to QUALITY_AUDIT: new for each

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -303,6 +304,15 @@ class ReferenceServices:
         info.request_hash = request_hash = behaviour.request_hash(body)
 
         decision = self.faults.draw(service)
+        if decision.rate_limited:
+            info.injected.append("rate_limited")
+            info.outcome = "injected"
+            rate = decision.config.rate_limit_per_second[service]
+            return _problem(
+                429,
+                f"{service.value} allows {rate:g} calls per second; retry later.",
+                headers={"Retry-After": str(max(1, math.ceil(1 / rate)))},
+            )
         if decision.latency_seconds > 0:
             info.injected.append("latency")
             await asyncio.sleep(decision.latency_seconds)

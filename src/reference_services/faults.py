@@ -6,6 +6,10 @@ seed and the same sequence of calls, the same calls fail. Replacing the config (
 
 Per call, in this order (only for the services the config applies to):
 
+0. `rate_limit_per_second`: the service's own limit, as a real publisher's API has one (it
+   applies to the services it names, whatever `services` says). A call beyond it is answered
+   429 with Retry-After at once, before anything else; the limit is a token bucket holding one
+   second of calls.
 1. `latency_ms` is added to the call, and the service's own `latency_profile_ms` (a latency per
    service, e.g. content 3 s and radar 200 ms: real services at their real pace; it applies to
    the services it names, whatever `services` says).
@@ -30,10 +34,18 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import NoDecode
 
 from contracts.enums import ServiceName
@@ -41,6 +53,7 @@ from contracts.enums import ServiceName
 ERROR_STATUSES: tuple[int, ...] = (500, 502, 503)
 
 InjectedKind = Literal[
+    "rate_limited",
     "latency",
     "down",
     "throttle",
@@ -79,6 +92,14 @@ class FaultConfig(BaseModel):
         description="A latency per service, added to each of its calls. In the environment: JSON "
         'or `service=ms` pairs, e.g. REFSVC_LATENCY_PROFILE_MS="radar=200,strategy=1000,'
         'content=3000,quality=500,publisher=300,learning=200".',
+    )
+    rate_limit_per_second: Annotated[
+        dict[ServiceName, Annotated[float, Field(gt=0, le=100_000)]], NoDecode
+    ] = Field(
+        default_factory=dict,
+        description="A service's own rate limit: calls beyond it are answered 429 with "
+        "Retry-After (a token bucket of one second's calls). In the environment: JSON or "
+        '`service=rate` pairs, e.g. REFSVC_RATE_LIMIT_PER_SECOND="publisher=20".',
     )
     error_rate: float = Field(
         default=0.0, ge=0.0, le=1.0, description="Share of calls answered 500, 502 or 503."
@@ -144,17 +165,22 @@ class FaultConfig(BaseModel):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("latency_profile_ms", mode="before")
+    @field_validator("latency_profile_ms", "rate_limit_per_second", mode="before")
     @classmethod
-    def _parse_profile(cls, value: Any) -> Any:
+    def _parse_per_service(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("{"):
                 return json.loads(text)
             pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
             if any(len(pair) != 2 for pair in pairs):
-                raise ValueError("expected service=ms pairs, e.g. content=3000,radar=200")
-            return {name.strip(): ms.strip() for name, ms in pairs}
+                example = (
+                    "service=rate pairs, e.g. publisher=20"
+                    if info.field_name == "rate_limit_per_second"
+                    else "service=ms pairs, e.g. content=3000,radar=200"
+                )
+                raise ValueError(f"expected {example}")
+            return {name.strip(): number.strip() for name, number in pairs}
         return value
 
     @model_validator(mode="after")
@@ -178,6 +204,7 @@ class FaultDecision:
     config: FaultConfig
     applies: bool
     service: ServiceName | None = None
+    rate_limited: bool = False
     outcome: Outcome = "none"
     error_after_effect: bool = False
     error_status: int = 503
@@ -209,6 +236,7 @@ class FaultController:
         self._lock = threading.Lock()
         self._config = config
         self._rng = random.Random(config.seed)
+        self._buckets: dict[ServiceName, tuple[float, float]] = {}  # tokens, when counted
 
     @property
     def config(self) -> FaultConfig:
@@ -219,11 +247,32 @@ class FaultController:
         with self._lock:
             self._config = config
             self._rng = random.Random(config.seed)
+            self._buckets.clear()
             return config
+
+    def _take_token(self, service: ServiceName, rate: float) -> bool:
+        """One call's token from the service's bucket (capacity: one second of calls)."""
+        capacity = max(1.0, rate)
+        now = time.monotonic()
+        tokens, then = self._buckets.get(service, (capacity, now))
+        tokens = min(capacity, tokens + (now - then) * rate)
+        if tokens < 1.0:
+            self._buckets[service] = (tokens, now)
+            return False
+        self._buckets[service] = (tokens - 1.0, now)
+        return True
 
     def draw(self, service: ServiceName) -> FaultDecision:
         with self._lock:
             config = self._config
+            rate = config.rate_limit_per_second.get(service)
+            if rate is not None and not self._take_token(service, rate):
+                return FaultDecision(
+                    config=config,
+                    applies=config.applies_to(service),
+                    service=service,
+                    rate_limited=True,
+                )
             if not config.applies_to(service):
                 return FaultDecision(config=config, applies=False, service=service)
             if config.down:

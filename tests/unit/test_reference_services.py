@@ -734,6 +734,37 @@ def test_the_profile_comes_from_the_environment_as_pairs_or_json() -> None:
             FaultConfig.model_validate({"latency_profile_ms": bad})
 
 
+async def test_a_services_own_rate_limit_answers_429_beyond_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """Five calls at once against a limit of 2/s: a full bucket lets two through, the other
+    three get 429 at once with Retry-After, and nothing happens for them."""
+    strategy = (await requests_for(client))[ServiceName.STRATEGY]
+    await client.post("/admin/reset")
+    await set_faults(client, rate_limit_per_second={"radar": 2}, services=["publisher"])
+    bodies = [{"campaign_id": str(uuid.uuid4()), "brief": BRIEF} for _ in range(5)]
+    answers = [await post(client, ServiceName.RADAR, body) for body in bodies]
+    assert [a.status_code for a in answers] == [200, 200, 429, 429, 429]
+    assert answers[2].headers["Retry-After"] == "1"
+    assert "allows 2 calls per second" in answers[2].json()["detail"]
+    assert await effect_count(client, ServiceName.RADAR) == 2
+    stats = (await client.get("/admin/stats")).json()["services"]
+    assert stats["radar"]["injected"] == {"rate_limited": 3}
+    # Other services have no limit; the bucket refills at the rate.
+    assert [(await post(client, ServiceName.STRATEGY, strategy)).status_code for _ in "abc"] == [
+        200, 200, 200,
+    ]  # fmt: skip
+    await asyncio.sleep(0.55)
+    again = await post(client, ServiceName.RADAR, bodies[2])
+    assert again.status_code == 200
+    assert FaultConfig.model_validate(
+        {"rate_limit_per_second": "publisher=20"}
+    ).rate_limit_per_second == {ServiceName.PUBLISHER: 20.0}
+    for bad in ({"radar": 0}, {"nosuch": 1}, "publisher:20"):
+        with pytest.raises(ValidationError):
+            FaultConfig.model_validate({"rate_limit_per_second": bad})
+
+
 async def test_faults_are_seeded_draws(client: httpx.AsyncClient) -> None:
     body = {"campaign_id": str(uuid.uuid4()), "brief": BRIEF}
 
