@@ -46,7 +46,6 @@ from contracts import (
     WORKFLOW_TYPE,
     CampaignInput,
     CampaignState,
-    FailureReason,
     RetryRequest,
     ServiceName,
     service_task_queue,
@@ -175,6 +174,11 @@ class Closed:
     started: datetime
     closed: datetime | None
     status: WorkflowExecutionStatus | None
+    parked: str | None = None  # running, parked in FAILED: its failure reason
+
+    @property
+    def settled(self) -> bool:
+        return self.closed is not None or self.parked is not None
 
     @property
     def latency_ms(self) -> float:
@@ -192,10 +196,13 @@ class LoadResult:
     throughput_per_s: float
     e2e_ms: list[float]
     schedule_to_start_ms: dict[str, list[float]]
+    step_task_queues: list[str]
     cpu_ms: dict[str, float]
     peak_rss_mb: dict[str, float]
     other_load_cores: float
     completed: int
+    parked: dict[str, int]  # failure reason -> campaigns parked in FAILED
+    publisher_429: int
     effects: dict[str, int]
     duplicates: int
 
@@ -203,6 +210,8 @@ class LoadResult:
         return {
             "count": self.count,
             "completed": self.completed,
+            "parked_in_failed": self.parked,
+            "publisher_429": self.publisher_429,
             "ideal_per_s": round(self.ideal_per_s, 2),
             "bottleneck": self.bottleneck,
             "wall_s": round(self.wall_s, 1),
@@ -212,6 +221,7 @@ class LoadResult:
             "schedule_to_start_ms": {
                 s: {**_ms(v), "samples": len(v)} for s, v in self.schedule_to_start_ms.items()
             },
+            "step_task_queues": self.step_task_queues,
             "cpu_ms_per_campaign": {k: round(v, 1) for k, v in self.cpu_ms.items()},
             "peak_rss_mb": {k: round(v, 1) for k, v in self.peak_rss_mb.items()},
             "other_load_cores": round(self.other_load_cores, 2),
@@ -334,36 +344,42 @@ async def closed_executions(client: Client, workflow_type: str, ids: set[str]) -
     out: dict[str, Closed] = {}
     async for e in client.list_workflows(f'WorkflowType="{workflow_type}"'):
         if e.id in ids:
-            out[e.id] = Closed(e.id, e.start_time, e.close_time, e.status)
+            attrs = e.typed_search_attributes
+            parked = None
+            if e.close_time is None and attrs.get(sa.CAMPAIGN_STATE) == CampaignState.FAILED.value:
+                parked = attrs.get(sa.CAMPAIGN_FAILURE_REASON) or "?"
+            out[e.id] = Closed(e.id, e.start_time, e.close_time, e.status, parked)
     return out
 
 
 async def wait_closed(
     client: Client, workflow_type: str, ids: set[str], *, timeout_s: float, label: str
 ) -> dict[str, Closed]:
-    """Until every one of `ids` is closed (visibility), then their start and close times."""
+    """Until every one of `ids` is closed or parked in FAILED (visibility), then their start
+    and close times."""
     deadline = time.monotonic() + timeout_s
     last = 0.0
     while True:
         found = await closed_executions(client, workflow_type, ids)
-        open_ = len(ids) - sum(1 for c in found.values() if c.closed is not None)
+        open_ = len(ids) - sum(1 for c in found.values() if c.settled)
         if open_ == 0:
             return found
         if time.monotonic() > deadline:
             raise TimeoutError(f"{label}: {open_} of {len(ids)} campaigns still open")
         if time.monotonic() - last > 20:
             last = time.monotonic()
-            say(f"{label}: {len(ids) - open_}/{len(ids)} closed")
+            say(f"{label}: {len(ids) - open_}/{len(ids)} closed or parked")
         await asyncio.sleep(3)
 
 
 async def schedule_to_start(
     client: Client, ids: Sequence[str], sample: int
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], set[str]]:
     """Per service, ActivityTaskScheduled -> ActivityTaskStarted of first attempts, in ms, from
-    the histories of a random sample of the campaigns."""
+    the histories of a random sample of the campaigns; and the task queues the steps ran on."""
     chosen = random.Random(0).sample(list(ids), min(sample, len(ids)))
     out: dict[str, list[float]] = {s.value: [] for s in ServiceName}
+    queues: set[str] = set()
     gate = asyncio.Semaphore(16)
 
     async def one(workflow_id: str) -> None:
@@ -374,6 +390,7 @@ async def schedule_to_start(
             if e.HasField("activity_task_scheduled_event_attributes"):
                 name = e.activity_task_scheduled_event_attributes.activity_type.name
                 if name in SERVICE_OF_ACTIVITY:
+                    queues.add(e.activity_task_scheduled_event_attributes.task_queue.name)
                     scheduled[e.event_id] = (
                         SERVICE_OF_ACTIVITY[name].value,
                         e.event_time.ToMicroseconds() / 1000,
@@ -385,7 +402,7 @@ async def schedule_to_start(
                     out[service].append(e.event_time.ToMicroseconds() / 1000 - at)
 
     await asyncio.gather(*(one(w) for w in chosen))
-    return out
+    return out, queues
 
 
 # ---- the stack's services ------------------------------------------------------------------------
@@ -480,25 +497,30 @@ class RealisticBench:
         usage, other = monitor.stop()
         effects = self.services.effects_per_campaign()
         say(f"{name}: reading {self.config.history_sample} histories")
-        s2s = await schedule_to_start(self.client, ids, self.config.history_sample)
+        s2s, queues = await schedule_to_start(self.client, ids, self.config.history_sample)
         await asyncio.to_thread(self.stack.stop_workers)
-        spans = sorted(closed.values(), key=lambda c: c.closed or c.started)
-        first = min(c.started for c in spans)
-        ends = [((c.closed or first) - first).total_seconds() for c in spans]
-        wall = max(ends)  # from the first start to the last close: the ramp counts too
+        first = min(c.started for c in closed.values())
+        spans = [c for c in closed.values() if c.closed is not None]
+        # From the first start to the last close: the ramp counts too.
+        wall = max(((c.closed or first) - first).total_seconds() for c in spans)
+        completed = sum(1 for c in spans if c.status is WorkflowExecutionStatus.COMPLETED)
+        publisher = await self.services.stats(ServiceName.PUBLISHER)
         result = LoadResult(
             name=name,
             count=n,
             ideal_per_s=ideal,
             bottleneck=bottleneck,
             wall_s=wall,
-            throughput_per_s=n / wall,
+            throughput_per_s=completed / wall,
             e2e_ms=[c.latency_ms for c in spans],
             schedule_to_start_ms=s2s,
+            step_task_queues=sorted(queues),
             cpu_ms=_per_campaign_cpu(usage, n),
             peak_rss_mb=_peak_rss(usage),
             other_load_cores=other,
-            completed=sum(1 for c in spans if c.status is WorkflowExecutionStatus.COMPLETED),
+            completed=completed,
+            parked=dict(Counter(c.parked for c in closed.values() if c.parked)),
+            publisher_429=publisher["statuses"].get("429", 0),
             effects={s: sum(c.values()) for s, c in effects.items()},
             duplicates=once_per_campaign_duplicates(effects),
         )
@@ -573,7 +595,6 @@ class RealisticBench:
                 self.client,
                 RetryRequest(requested_by="bench", reason="publisher is back"),
                 task_queue=self.task_queue,
-                failure_reasons=[FailureReason.SERVICE_UNAVAILABLE],
             )
         )
         while (await self.services.stats(ServiceName.PUBLISHER))["effects"] < count:
@@ -643,7 +664,7 @@ class RealisticBench:
         closed = await wait_closed(
             self.client, WORKFLOW_TYPE, set(ids), timeout_s=1800, label="brand b"
         )
-        return [c.latency_ms for c in closed.values()]
+        return [c.latency_ms for c in closed.values() if c.closed is not None]
 
 
 def _per_campaign_cpu(usage: Mapping[str, Any], count: int) -> dict[str, float]:
@@ -746,11 +767,16 @@ def realistic_text(doc: Mapping[str, Any]) -> str:
     row("server CPU (ms/campaign)", lambda r: r["cpu_ms_per_campaign"]["server"])
     row("worker peak RSS (MB)", lambda r: r["peak_rss_mb"]["worker"])
     row("completed", lambda r: r["completed"])
+    row("parked in FAILED", lambda r: sum(r["parked_in_failed"].values()))
+    row("publisher's 429 answers", lambda r: r["publisher_429"])
     row("duplicate publications", lambda r: r["duplicates"])
     width = max(len(label) for label, _ in rows) + 2
     out = ["".ljust(width) + "".join(n.rjust(16) for n in names), "-" * (width + 16 * len(names))]
     out += [label.ljust(width) + "".join(v.rjust(16) for v in values) for label, values in rows]
     out.append("bottleneck: " + "; ".join(f"{n}: {loads[n]['bottleneck']}" for n in names))
+    for n in names:
+        if loads[n]["parked_in_failed"]:
+            out.append(f"{n}: parked in FAILED, by reason: {loads[n]['parked_in_failed']}")
     for mode, o in doc["outage"].items():
         hold = f", held {o['hold_after_s']} s in" if o["hold_after_s"] is not None else ""
         out.append(

@@ -100,3 +100,60 @@ def test_cached_run_cost_reports_every_runner() -> None:
     for row in rows:
         kb, cpu = float(row[-2]), float(row[-1])
         assert math.isfinite(kb) and math.isfinite(cpu) and cpu > 0, row
+
+
+def test_the_realistic_bench_runs_both_loads_and_both_drills(tmp_path: Path) -> None:
+    """`--realistic` at tiny sizes: every phase completes, the single queue really is one queue
+    and the per-service load really uses the service queues, each campaign's side effects happen
+    once, and the drills count what they must. No timing is checked."""
+    out, err = tmp_path / "realistic.json", tmp_path / "realistic.log"
+    cmd = [
+        sys.executable, "-m", "bench", "--realistic", "--json",
+        "-n", "12", "--outage-n", "8", "--outage-seconds", "3", "--brand-b", "3",
+        "--history-sample", "6", "--single-queue-slots", "4", "--service-slots", "content=3",
+        "--publisher-limit", "10000",
+        "--profile", "radar=20,strategy=50,content=200,quality=20,publisher=20,learning=20",
+        "--run-dir", str(tmp_path / "run"),
+    ]  # fmt: skip
+    with out.open("w") as stdout, err.open("w") as stderr:
+        code = subprocess.run(cmd, cwd=ROOT, stdout=stdout, stderr=stderr, timeout=400).returncode
+    assert code == 0, err.read_text()[-3000:]
+
+    doc = json.loads(out.read_text())
+    loads = doc["loads"]
+    assert set(loads) == {"single-queue", "per-service"}
+    for name, load in loads.items():
+        assert load["completed"] == 12, (name, load)
+        assert set(load["effects"].values()) == {12}, (name, load["effects"])  # one per service
+        assert load["duplicates"] == 0
+        for service, s2s in load["schedule_to_start_ms"].items():
+            assert s2s["samples"] == 6 and _number(s2s["p95"]), (name, service, s2s)
+        for key in ("throughput_per_s", "throughput_over_ideal", "ideal_per_s"):
+            assert _number(load[key]), (name, key)
+        assert _number(load["cpu_ms_per_campaign"]["worker"]) and _number(
+            load["peak_rss_mb"]["worker"]
+        )
+    assert loads["single-queue"]["step_task_queues"] == ["bench"]
+    assert loads["per-service"]["step_task_queues"] == sorted(
+        f"bench-{s}" for s in ("radar", "strategy", "content", "quality", "publisher", "learning")
+    )
+    assert loads["per-service"]["bottleneck"] == "content: 3 slots x 0.2 s"
+
+    unattended, held = doc["outage"]["unattended"], doc["outage"]["held"]
+    for drill in (unattended, held):
+        assert drill["publications"] == 8 and drill["completed"] == 8, drill
+        assert drill["duplicates"] == 0
+        assert drill["publisher_calls"] >= drill["publications"] + drill["calls_while_down"]
+    assert unattended["calls_while_down"] >= 1  # every campaign reached the down publisher
+    assert held["hold_after_s"] is not None
+    fairness = doc["fairness"]
+    assert _number(fairness["b_alone_ms"]["p95"]) and _number(fairness["b_beside_a_ms"]["p95"])
+    assert {t["target"].split(":")[0].split(" (")[0] for t in doc["targets"]} >= {
+        "fast steps' schedule-to-start p95 <= 200 ms, content saturated",
+        "single-queue",
+        "per-service",
+        "outage",
+        "fairness",
+        "0 duplicates everywhere",
+    }
+    assert not list((tmp_path / "run").glob("*.pid"))
