@@ -259,6 +259,9 @@ class OutageResult:
             "calls_while_down": self.calls_while_down,
             "publications": self.publications,
             "requests_per_publication": round(self.publisher_calls / max(1, self.publications), 3),
+            "requests_after_recovery_per_publication": round(
+                (self.publisher_calls - self.calls_while_down) / max(1, self.publications), 3
+            ),
             "status_counts": self.status_counts,
             "http_429": self.status_counts.get("429", 0),
             "parked_in_failed": self.parked,
@@ -278,6 +281,8 @@ class FairnessResult:
     alone_ms: list[float]
     beside_a_ms: list[float]
     a_backlog_when_b_started: int
+    alone_waits: dict[str, float]
+    beside_a_waits: dict[str, float]
 
     def summary(self) -> dict[str, Any]:
         alone, beside = percentile(self.alone_ms, 95), percentile(self.beside_a_ms, 95)
@@ -288,6 +293,7 @@ class FairnessResult:
             "b_beside_a_ms": _ms(self.beside_a_ms),
             "b_p95_ratio": round(beside / alone, 3),
             "a_running_when_b_started": self.a_backlog_when_b_started,
+            "b_time_per_campaign_ms": {"alone": self.alone_waits, "beside_a": self.beside_a_waits},
         }
 
 
@@ -403,6 +409,46 @@ async def schedule_to_start(
 
     await asyncio.gather(*(one(w) for w in chosen))
     return out, queues
+
+
+WAIT_KINDS = ("workflow_task_wait", "workflow_task_run", "activity_wait", "activity_run")
+
+
+def where_time_went(events: Sequence[Any]) -> dict[str, float]:
+    """One campaign's time, in ms summed over its history: workflow tasks waiting in their queue
+    (scheduled -> started) and running on the worker (started -> completed); activity tasks
+    waiting (scheduled -> started) and running (started -> closed)."""
+    out = dict.fromkeys(WAIT_KINDS, 0.0)
+    at: dict[int, float] = {}
+    for e in events:
+        t = e.event_time.ToMicroseconds() / 1000
+        at[e.event_id] = t
+        if e.HasField("workflow_task_started_event_attributes"):
+            out["workflow_task_wait"] += (
+                t - at[e.workflow_task_started_event_attributes.scheduled_event_id]
+            )
+        elif e.HasField("workflow_task_completed_event_attributes"):
+            out["workflow_task_run"] += (
+                t - at[e.workflow_task_completed_event_attributes.started_event_id]
+            )
+        elif e.HasField("activity_task_started_event_attributes"):
+            out["activity_wait"] += (
+                t - at[e.activity_task_started_event_attributes.scheduled_event_id]
+            )
+        else:
+            for name in ("completed", "failed", "timed_out", "canceled"):
+                attrs = f"activity_task_{name}_event_attributes"
+                if e.HasField(attrs):
+                    out["activity_run"] += t - at[getattr(e, attrs).started_event_id]
+    return out
+
+
+async def median_time_went(client: Client, ids: Sequence[str]) -> dict[str, float]:
+    """`where_time_went` per campaign, the median of each over the campaigns."""
+    rows = [
+        where_time_went((await client.get_workflow_handle(i).fetch_history()).events) for i in ids
+    ]
+    return {k: round(percentile([r[k] for r in rows], 50), 1) for k in WAIT_KINDS}
 
 
 # ---- the stack's services ------------------------------------------------------------------------
@@ -641,16 +687,18 @@ class RealisticBench:
         await self._restart_workers()
         self.services.reset()
         say(f"fairness: brand b's {cfg.brand_b} alone")
-        alone = await self._brand_b()
+        alone, alone_waits = await self._brand_b()
         say(f"fairness: brand a's {cfg.n}, then brand b's {cfg.brand_b}")
         a_inputs = [campaign("a") for _ in range(cfg.n)]
         await start_all(self.client, a_inputs, start_real, self.task_queue)
         await asyncio.sleep(10)  # A's backlog queued on every queue ahead of B
         backlog = await running(self.client, WORKFLOW_TYPE)
-        beside = await self._brand_b()
+        beside, beside_waits = await self._brand_b()
         # A is left running: the stack goes down next.
         await asyncio.to_thread(self.stack.stop_workers)
-        result = FairnessResult(cfg.n, cfg.brand_b, alone, beside, backlog)
+        result = FairnessResult(
+            cfg.n, cfg.brand_b, alone, beside, backlog, alone_waits, beside_waits
+        )
         s = result.summary()
         say(
             f"fairness: b p95 {s['b_alone_ms']['p95']:.0f} ms alone, "
@@ -658,13 +706,15 @@ class RealisticBench:
         )
         return result
 
-    async def _brand_b(self) -> list[float]:
+    async def _brand_b(self) -> tuple[list[float], dict[str, float]]:
+        """Brand B's latencies, and where its time went (the median campaign)."""
         inputs = [campaign("b") for _ in range(self.config.brand_b)]
         ids = await start_all(self.client, inputs, start_real, self.task_queue)
         closed = await wait_closed(
             self.client, WORKFLOW_TYPE, set(ids), timeout_s=1800, label="brand b"
         )
-        return [c.latency_ms for c in closed.values() if c.closed is not None]
+        latencies = [c.latency_ms for c in closed.values() if c.closed is not None]
+        return latencies, await median_time_went(self.client, ids)
 
 
 def _per_campaign_cpu(usage: Mapping[str, Any], count: int) -> dict[str, float]:
@@ -783,7 +833,8 @@ def realistic_text(doc: Mapping[str, Any]) -> str:
             f"\noutage ({mode}): {o['count']} campaigns, publisher down {o['down_s']} s{hold}; "
             f"{o['publisher_calls']} publisher requests ({o['calls_while_down']} while down) for "
             f"{o['publications']} publications = {o['requests_per_publication']} per "
-            f"publication; statuses {o['status_counts']}; {o['parked_in_failed']} parked, "
+            f"publication ({o['requests_after_recovery_per_publication']} after recovery); "
+            f"statuses {o['status_counts']}; {o['parked_in_failed']} parked, "
             f"{o['retried']} retried; drained in {o['drain_s']} s after recovery "
             f"(N/rate = {o['ideal_drain_s']} s: {o['drain_over_ideal']}x); "
             f"{o['completed']} completed; {o['duplicates']} duplicates"
@@ -797,6 +848,12 @@ def realistic_text(doc: Mapping[str, Any]) -> str:
             f"when b started) {fair['b_beside_a_ms']['p50'] / 1000:.1f}/"
             f"{fair['b_beside_a_ms']['p95'] / 1000:.1f} s: p95 x{fair['b_p95_ratio']}"
         )
+        went = fair["b_time_per_campaign_ms"]
+        for when in ("alone", "beside_a"):
+            parts = ", ".join(
+                f"{k.replace('_', ' ')} {v / 1000:.1f}" for k, v in went[when].items()
+            )
+            out.append(f"  brand b's median campaign {when.replace('_', ' ')} (s): {parts}")
     out.append("\ntargets (reported, never asserted):")
     for t in doc["targets"]:
         out.append(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {_fmt(t['value'])}")

@@ -148,6 +148,9 @@ def test_the_realistic_bench_runs_both_loads_and_both_drills(tmp_path: Path) -> 
     assert held["hold_after_s"] is not None
     fairness = doc["fairness"]
     assert _number(fairness["b_alone_ms"]["p95"]) and _number(fairness["b_beside_a_ms"]["p95"])
+    for when, went in fairness["b_time_per_campaign_ms"].items():
+        assert went["activity_run"] >= 6 * 20, (when, went)  # six steps of >= 20 ms each
+        assert went["workflow_task_run"] > 0 and went["workflow_task_wait"] >= 0, (when, went)
     assert {t["target"].split(":")[0].split(" (")[0] for t in doc["targets"]} >= {
         "fast steps' schedule-to-start p95 <= 200 ms, content saturated",
         "single-queue",
