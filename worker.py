@@ -57,6 +57,9 @@ async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
             "worker_started",
             task_queues=workers.task_queues,
             namespace=client.namespace,
+            deployment_version=f"{settings.deployment_name}.{settings.build_id}"
+            if settings.worker_versioning
+            else None,
             services={s.value: redacted(settings.service_url(s)) for s in roles.services},
             encryption=settings.encryption_keys is not None,
             workflow_sandbox=settings.workflow_sandbox,

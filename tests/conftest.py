@@ -3,6 +3,7 @@ tests/reliability), started on first use and shared by both for the whole sessio
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from temporalio.client import Client
 from devstack.stack import DevStack
 from orchestrator_connection.temporal_client import connect
 from tests.stack import Admin, admin_of, running_stack
+
+# The suite's workers poll hundreds of task queues of their own; versioned, every one would join
+# one deployment version shared by the whole session. They run unversioned;
+# tests/integration/test_worker_versioning.py runs versioned ones, each deployment its own.
+os.environ.setdefault("CAMPAIGN_WORKER_VERSIONING", "false")
 
 
 @pytest.fixture(scope="session")

@@ -122,6 +122,7 @@ class StepFailed(Exception):
         self.receipt = receipt  # ALREADY_PUBLISHED: the publisher's first receipt
 
 
+# Versioned workers run it AUTO_UPGRADE (orchestrator_worker/deployment.py says why).
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
 class CampaignWorkflow:
     # `input` and the signals' `request` arrive as decoded JSON, validated here: the SDK decodes a

@@ -18,6 +18,7 @@ The Temporal connection is not here: it comes from Temporal's own envconfig
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import (
@@ -39,6 +40,14 @@ DEFAULT_SERVICES_URL = "http://127.0.0.1:8700"
 DEFAULT_SERVICE_SLOTS = 100
 WORKFLOWS = "workflows"  # in CAMPAIGN_WORKER_SERVICES: the main task queue
 _S = TypeVar("_S", bound=BaseSettings)
+
+
+def package_version() -> str:
+    """The installed campaign-orchestrator's version (the default build id)."""
+    try:
+        return version("campaign-orchestrator")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "dev"
 
 
 class ClientSettings(BaseSettings):
@@ -219,6 +228,31 @@ class Settings(_WithServices):
         description="Run workflow code in the SDK's sandbox, which stops a non-deterministic call "
         "at run time. `false` saves about a fifth of the worker's CPU and memory "
         "(docs/performance.md); only for code that has passed the (sandboxed) test suite.",
+    )
+
+    # Worker Versioning (docs/changing-the-graph.md).
+    worker_versioning: bool = Field(
+        default=True,
+        description="Register as a version of a Worker Deployment (deployment_name.build_id): "
+        "the server routes each campaign's tasks to the deployment's current version.",
+    )
+    deployment_name: str = Field(
+        default="campaign-orchestrator",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^.]+$",
+        description="The Worker Deployment this worker belongs to (no `.` in it).",
+    )
+    build_id: str = Field(
+        default_factory=lambda: package_version(),
+        min_length=1,
+        max_length=200,
+        description="This build's id within the deployment. Default: the package version.",
+    )
+    make_first_version_current: bool = Field(
+        default=True,
+        description="When the deployment has no current version (its first start), make this "
+        "worker's version current. It never replaces a current version.",
     )
 
     # Logging.

@@ -8,11 +8,21 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from orchestrator_connection.settings import Settings
+from orchestrator_worker.deployment import (
+    activate_first_version,
+    deployment_version,
+    routing_of,
+    set_current_command,
+)
 from orchestrator_worker.service_wiring import create_activities, create_http_client
 from orchestrator_worker.worker_factory import CampaignWorkers, build_workers
+
+log = structlog.get_logger("worker")
 
 
 async def run_until_signalled(
@@ -37,5 +47,33 @@ async def run_until_signalled(
         )
         async with workers:
             started(workers)
+            announced = asyncio.create_task(announce_version(client, settings))
             await stop.wait()
+            announced.cancel()
             stopping()
+
+
+async def announce_version(client: Client, settings: Settings) -> None:
+    """Log whether this worker's version gets tasks (and the command that makes it current if
+    not); with CAMPAIGN_MAKE_FIRST_VERSION_CURRENT, activate it when the deployment has none."""
+    if not settings.worker_versioning:
+        return
+    version = deployment_version(settings)
+    try:
+        if settings.make_first_version_current:
+            routing = await activate_first_version(client, version)
+        else:
+            routing = await routing_of(client, version)
+    except (RPCError, TimeoutError) as err:
+        log.warning("worker_version_unknown", version=version.to_canonical_string(), error=str(err))
+        return
+    status = routing.describe(version.build_id)
+    if routing.current == version.build_id or routing.ramping == version.build_id:
+        log.info("worker_version", version=version.to_canonical_string(), routing=status)
+    else:
+        log.warning(
+            "worker_version_inactive",
+            version=version.to_canonical_string(),
+            routing=status,
+            activate=set_current_command(version),
+        )

@@ -25,6 +25,7 @@ from activities import CampaignActivities
 from activities.webhook_outbox import WebhookOutbox
 from contracts import STEPS, ServiceName, service_task_queue
 from orchestrator_connection.settings import Settings, WorkerRoles
+from orchestrator_worker.deployment import deployment_config
 from orchestrator_worker.observability import worker_interceptors
 from orchestrator_worker.workflow_code_cache import share_workflow_code
 from workflows import CampaignWorkflow, WebhookNotifierWorkflow
@@ -150,11 +151,12 @@ def build_workers(
     load the workflow modules from file for every run, as in a plain Worker."""
     task_queue = task_queue or settings.task_queue
     roles = roles or settings.roles()
-    # Every worker's: a graceful shutdown, log context on every activity line, and step
-    # metrics when CAMPAIGN_METRICS_PORT is set.
+    # Every worker's: a graceful shutdown, log context on every activity line, step metrics
+    # when CAMPAIGN_METRICS_PORT is set, and one deployment version for all the queues.
     common: dict[str, Any] = dict(
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
         interceptors=worker_interceptors(settings),
+        deployment_config=deployment_config(settings),
     )
     main = None
     if roles.workflows:
