@@ -86,12 +86,13 @@ with workflow.unsafe.imports_passed_through():
 S = CampaignState
 A = LogAction
 ORCHESTRATOR = "orchestrator"
-# Search attributes are upserted only when a value changed, once per workflow task, just before
-# the workflow waits (6 upserts per campaign instead of one per log entry: shorter histories,
-# fewer visibility writes). Campaigns started before this change replay as they ran.
+# Deprecated (release 0.1.0 baseline, CHANGELOG.md): search attributes are upserted only when
+# a value changed, once per workflow task, just before the workflow waits. The per-log-entry
+# upserts of the campaigns that ran before this patch are gone; so are their histories.
 SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
-# The PUBLISH step's idempotency key no longer changes with operator retries (no second publish
-# after a publication whose answers were lost). Campaigns started before keep the old keys.
+# Deprecated (release 0.1.0 baseline): the PUBLISH key of campaigns started before
+# `workflow-guarantees` no longer changes with operator retries. Never a command, so never
+# needed a patch; deprecated so that histories with its marker still replay.
 STABLE_PUBLISH_KEY = "stable-publish-key"
 # The workflow enforces its own guarantees: PUBLISH and LEARN keyed per campaign, the publisher
 # asked when a run begins, a cancel during PUBLISH waits for its outcome, refusals decided when a
@@ -146,7 +147,7 @@ class CampaignWorkflow:
         self._resume_at: CampaignState = S.RADAR_SCAN
         self._retry_request: RetryRequest | None = None  # at most one accepted, not yet resumed
         self._start_request: StartRequest | None = None
-        self._sa_on_change: bool | None = None  # decided once, by the patch marker
+        self._sa_patch_seen = False  # deprecate_patch(SEARCH_ATTRIBUTES_ON_CHANGE) called
         self._guarantees: bool | None = None  # decided once, by the patch marker
         self._service_queues = False  # decided in run(), by the patch marker
         self._retry_deadline: datetime | None = None  # while parked in FAILED
@@ -691,7 +692,8 @@ class CampaignWorkflow:
         p = self._payload
         if state in (S.PUBLISH, S.LEARN) and self._guarded():
             return f"{p.campaign_id}:{state.value}"
-        if state is S.PUBLISH and workflow.patched(STABLE_PUBLISH_KEY):
+        if state is S.PUBLISH:
+            workflow.deprecate_patch(STABLE_PUBLISH_KEY)
             return f"{p.campaign_id}:{p.execution_id}:{state.value}"
         return f"{p.campaign_id}:{p.execution_id}:{state.value}:r{p.retry_count}"
 
@@ -703,31 +705,22 @@ class CampaignWorkflow:
     def _trace(self, action: LogAction, details: dict[str, Any] | None = None) -> None:
         p = self._payload
         entry = p.add_trace(ORCHESTRATOR, action, details, at=workflow.now())
-        if not self._search_attributes_on_change():  # campaigns started before the patch
-            workflow.upsert_search_attributes(
-                [
-                    sa.CAMPAIGN_STATE.value_set(p.state.value),
-                    sa.CAMPAIGN_RETRY_COUNT.value_set(p.retry_count),
-                    sa.CAMPAIGN_FAILURE_REASON.value_set(p.failure.reason.value)
-                    if p.failure
-                    else sa.CAMPAIGN_FAILURE_REASON.value_unset(),
-                ]
-            )
+        self._deprecate_search_attributes_patch()
         # The Web UI's "current details"; not a command, so it does not touch history or replay.
         workflow.set_current_details(current_details(p))
         # Logs and metrics; webhook events only for campaigns started with notify_transitions.
         self._observer.on_trace(p, entry)
 
-    def _search_attributes_on_change(self) -> bool:
-        if self._sa_on_change is None:
-            self._sa_on_change = workflow.patched(SEARCH_ATTRIBUTES_ON_CHANGE)
-        return self._sa_on_change
+    def _deprecate_search_attributes_patch(self) -> None:
+        """Where its marker was recorded: at the first log entry (histories with it replay)."""
+        if not self._sa_patch_seen:
+            workflow.deprecate_patch(SEARCH_ATTRIBUTES_ON_CHANGE)
+            self._sa_patch_seen = True
 
     def _publish_search_attributes(self) -> None:
         """Upsert the search attributes that changed since the last upsert, if any. Called
         before every wait and before the workflow ends: at most one upsert per workflow task."""
-        if not self._search_attributes_on_change():
-            return
+        self._deprecate_search_attributes_patch()
         p = self._payload
         written = self._sa_written
         updates: list[SearchAttributeUpdate[Any]] = []

@@ -1,7 +1,7 @@
 """Record the workflow histories that tests/reliability/test_replay.py replays.
 
     .venv/bin/python tests/histories/record.py --label v2            # the working tree's worker
-    .venv/bin/python tests/histories/record.py --label v1 --rev 41820c0   # a committed version
+    .venv/bin/python tests/histories/record.py --label v4 --rev 3afbc96   # a committed version
 
 Writes tests/histories/<label>/<scenario>.json. Real runs: a file-backed dev server and the
 reference services on free loopback ports (in a temporary directory), and a real worker process.
