@@ -2,8 +2,9 @@
 
 tests/histories/<label>/*.json were recorded by tests/histories/record.py on the dev server:
 v2-* to v4-* by the workers of earlier commits (campaigns started before later changes to the
-graph), release-* by the release itself (CHANGELOG.md); webhooks/ holds the outbox's. A change to the workflow that alters the command sequence of any of
-them, without workflow.patched(...), fails here with a nondeterminism error. No server needed.
+graph), release-* by the release itself (CHANGELOG.md); webhooks/ holds the outbox's. A change
+to the workflow that alters the command sequence of any of them, without workflow.patched(...),
+fails here with a nondeterminism error. No server needed.
 """
 
 from __future__ import annotations
