@@ -37,6 +37,7 @@ from orchestrator_connection.temporal_client import (
     connect,
 )
 from orchestrator_connection.tracing import ObservabilityConfigError
+from orchestrator_worker.deployment import deployment_version
 from orchestrator_worker.log_setup import configure_logging
 from orchestrator_worker.observability import create_runtime
 from orchestrator_worker.run_loop import run_until_signalled
@@ -57,7 +58,7 @@ async def run_worker(settings: Settings, task_queue: str | None = None) -> None:
             "worker_started",
             task_queues=workers.task_queues,
             namespace=client.namespace,
-            deployment_version=f"{settings.deployment_name}.{settings.build_id}"
+            deployment_version=deployment_version(settings).to_canonical_string()
             if settings.worker_versioning
             else None,
             services={s.value: redacted(settings.service_url(s)) for s in roles.services},

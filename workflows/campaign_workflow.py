@@ -147,7 +147,6 @@ class CampaignWorkflow:
         self._resume_at: CampaignState = S.RADAR_SCAN
         self._retry_request: RetryRequest | None = None  # at most one accepted, not yet resumed
         self._start_request: StartRequest | None = None
-        self._sa_patch_seen = False  # deprecate_patch(SEARCH_ATTRIBUTES_ON_CHANGE) called
         self._guarantees: bool | None = None  # decided once, by the patch marker
         self._service_queues = False  # decided in run(), by the patch marker
         self._retry_deadline: datetime | None = None  # while parked in FAILED
@@ -712,10 +711,9 @@ class CampaignWorkflow:
         self._observer.on_trace(p, entry)
 
     def _deprecate_search_attributes_patch(self) -> None:
-        """Where its marker was recorded: at the first log entry (histories with it replay)."""
-        if not self._sa_patch_seen:
-            workflow.deprecate_patch(SEARCH_ATTRIBUTES_ON_CHANGE)
-            self._sa_patch_seen = True
+        """Where its marker was recorded: at the first log entry (histories with it replay).
+        The SDK memoizes the call: one marker per run."""
+        workflow.deprecate_patch(SEARCH_ATTRIBUTES_ON_CHANGE)
 
     def _publish_search_attributes(self) -> None:
         """Upsert the search attributes that changed since the last upsert, if any. Called

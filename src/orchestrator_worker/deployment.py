@@ -59,6 +59,10 @@ class Routing:
     ramping: str | None = None
     ramp_percentage: float = 0.0
 
+    def serves(self, build_id: str) -> bool:
+        """Whether new tasks go to this build (current, or ramping)."""
+        return build_id in (self.current, self.ramping)
+
     def describe(self, build_id: str) -> str:
         if self.current == build_id:
             return "current"

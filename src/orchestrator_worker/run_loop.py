@@ -68,7 +68,7 @@ async def announce_version(client: Client, settings: Settings) -> None:
         log.warning("worker_version_unknown", version=version.to_canonical_string(), error=str(err))
         return
     status = routing.describe(version.build_id)
-    if routing.current == version.build_id or routing.ramping == version.build_id:
+    if routing.serves(version.build_id):
         log.info("worker_version", version=version.to_canonical_string(), routing=status)
     else:
         log.warning(

@@ -1,8 +1,9 @@
 """Worker Versioning on the dev server: campaigns parked under build v1 meet a v2 worker with a
-patched graph change; the `temporal worker deployment` commands of docs/changing-the-graph.md
-ramp it, roll the ramp back, make it current (the parked campaigns resume on v2 and publish
-once) and roll back to v1. And a worker process's first start activates its version; a second
-build does not take over by itself, and says what to run."""
+patched graph change (tests/reliability/graph_variants.py's pause before PUBLISH, the change
+docs/changing-the-graph.md rolls out); the doc's `temporal worker deployment` commands ramp it,
+roll the ramp back, make it current (the parked campaigns resume on v2 and publish once) and
+roll back to v1. And a worker process's first start activates its version; a second build does
+not take over by itself, and says what to run."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from orchestrator_worker.deployment import activate_first_version, deployment_ve
 from orchestrator_worker.service_wiring import create_activities, create_http_client
 from orchestrator_worker.worker_factory import CampaignWorkers, build_workers
 from tests.integration.conftest import stack_settings
-from tests.integration.graph_v2 import PUBLISH_COOL_OFF, CampaignWorkflowV2
+from tests.reliability.graph_variants import PRE_PUBLISH_PAUSE, PatchedPauseBeforePublish
 from tests.reliability.support import WorkerProcess, wait_for_state
 from tests.stack import Admin, temporal
 from workflows import WebhookNotifierWorkflow
@@ -164,7 +165,7 @@ async def test_a_patched_graph_change_rolls_out_to_parked_campaigns(
     client: Client, stack: DevStack, admin: Admin
 ) -> None:
     deployment, queue = f"it-{uuid.uuid4().hex[:12]}", f"versioned-{uuid.uuid4()}"
-    v2_workflows = [CampaignWorkflowV2, WebhookNotifierWorkflow]
+    v2_workflows = [PatchedPauseBeforePublish, WebhookNotifierWorkflow]
     async with versioned_workers(client, stack, queue, deployment, "v1") as v1:
         routing = await activate_first_version(
             client,
@@ -196,7 +197,7 @@ async def test_a_patched_graph_change_rolls_out_to_parked_campaigns(
             await routed(client, deployment, v1.task_queues, "v1", ramping="v2")
             ramped = await run_to_learn(client, queue)
             assert await ran_on(ramped) == {"v2"}, await build_ids(ramped)
-            assert PUBLISH_COOL_OFF in await patches(ramped)
+            assert PRE_PUBLISH_PAUSE in await patches(ramped)
 
             # Roll the ramp back: new campaigns run on v1 again, without the change.
             await cli(stack, "set-ramping-version", "--deployment-name", deployment,
@@ -204,7 +205,7 @@ async def test_a_patched_graph_change_rolls_out_to_parked_campaigns(
             await routed(client, deployment, v1.task_queues, "v1")
             back = await run_to_learn(client, queue)
             assert await ran_on(back) == {"v1"}, await build_ids(back)
-            assert PUBLISH_COOL_OFF not in await patches(back)
+            assert PRE_PUBLISH_PAUSE not in await patches(back)
 
             # Make v2 current: the parked campaigns resume on v2, take the change, publish once.
             await cli(stack, "set-current-version", "--deployment-name", deployment,
@@ -219,7 +220,7 @@ async def test_a_patched_graph_change_rolls_out_to_parked_campaigns(
             for handle in parked:
                 builds = await build_ids(handle)
                 assert builds[0] == "v1" and builds[-1] == "v2", builds
-                assert PUBLISH_COOL_OFF in await patches(handle)
+                assert PRE_PUBLISH_PAUSE in await patches(handle)
                 cid = uuid.UUID(handle.id.removeprefix("campaign-"))
                 assert await admin.effect_count(ServiceName.PUBLISHER, cid) == 1
 
