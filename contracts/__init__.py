@@ -29,7 +29,11 @@ from contracts.names import (
     STATE_QUERY,
     WORKFLOW_ID_PREFIX,
     WORKFLOW_TYPE,
+    campaign_id_of,
+    scheduled_campaign_id,
+    scheduled_time_in,
     service_task_queue,
+    split_scheduled_workflow_id,
     workflow_id_for,
 )
 
@@ -222,6 +226,10 @@ __all__ = [
     "TraceEntry",
     "Trend",
     "TrendReport",
+    "campaign_id_of",
+    "scheduled_campaign_id",
+    "scheduled_time_in",
     "service_task_queue",
+    "split_scheduled_workflow_id",
     "workflow_id_for",
 ]

@@ -3,8 +3,9 @@ constants, no pydantic: the light clients, such as `campaign status`, load only 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
-from uuid import UUID
+from uuid import UUID, uuid5
 
 if TYPE_CHECKING:
     from contracts.enums import ServiceName
@@ -18,10 +19,53 @@ START_UPDATE = "request_start"
 STATE_QUERY = "state"
 PAYLOAD_QUERY = "payload"
 WORKFLOW_ID_PREFIX = "campaign-"
+# What Temporal Schedules append to the action's workflow id: "-" and the scheduled (nominal)
+# time in RFC 3339, UTC, whole seconds (`campaign-<uuid>-2026-12-14T09:00:00Z`).
+_SCHEDULED_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)")
 
 
 def workflow_id_for(campaign_id: UUID | str) -> str:
     return f"{WORKFLOW_ID_PREFIX}{campaign_id}"
+
+
+def scheduled_time_in(workflow_id: str, campaign_id: UUID | str) -> str | None:
+    """The scheduled time (`2026-12-14T09:00:00Z`) when `workflow_id` is a scheduled run of the
+    campaign template `campaign_id` (`campaign-<campaign_id>-<time>`); else None."""
+    prefix = workflow_id_for(campaign_id)
+    if not workflow_id.startswith(prefix):
+        return None
+    match = _SCHEDULED_SUFFIX.fullmatch(workflow_id, len(prefix))
+    return match.group(1) if match else None
+
+
+def scheduled_campaign_id(template_id: UUID, scheduled_time: str) -> UUID:
+    """The campaign id of the run of a schedule's campaign template at a scheduled time: the
+    same for every action for that time, so a repeat can never publish again."""
+    return uuid5(template_id, scheduled_time)
+
+
+def split_scheduled_workflow_id(workflow_id: str) -> tuple[UUID, str] | None:
+    """(template campaign id, scheduled time) of a scheduled run's workflow id; else None."""
+    match = re.fullmatch(
+        re.escape(WORKFLOW_ID_PREFIX) + r"([0-9a-fA-F-]{36})" + _SCHEDULED_SUFFIX.pattern,
+        workflow_id,
+    )
+    if match is None:
+        return None
+    try:
+        return UUID(match.group(1)), match.group(2)
+    except ValueError:
+        return None
+
+
+def campaign_id_of(workflow_id: str) -> UUID | None:
+    """The campaign id a workflow id runs: `campaign-<uuid>`, or a scheduled run's (derived)."""
+    if (scheduled := split_scheduled_workflow_id(workflow_id)) is not None:
+        return scheduled_campaign_id(*scheduled)
+    try:
+        return UUID(workflow_id.removeprefix(WORKFLOW_ID_PREFIX))
+    except ValueError:
+        return None
 
 
 def service_task_queue(task_queue: str, service: ServiceName) -> str:

@@ -73,6 +73,8 @@ with workflow.unsafe.imports_passed_through():
         StepCall,
         StepRetrySettings,
         StrategyRequest,
+        scheduled_campaign_id,
+        scheduled_time_in,
         service_task_queue,
         workflow_id_for,
     )
@@ -138,8 +140,15 @@ class CampaignWorkflow:
             self._input_problem = err
             valid = _placeholder_input()
         self._input = valid
+        # A scheduled run (`campaign-<campaign_id>-<scheduled time>`) runs the campaign of its
+        # time: every action for that time is the same campaign, which publishes once.
+        self._scheduled_time = scheduled_time_in(workflow.info().workflow_id, valid.campaign_id)
         self._payload = CampaignPayload(
-            campaign_id=valid.campaign_id,
+            campaign_id=(
+                scheduled_campaign_id(valid.campaign_id, self._scheduled_time)
+                if self._scheduled_time
+                else valid.campaign_id
+            ),
             execution_id=valid.execution_id or workflow.uuid4(),
             brief=valid.brief,
             max_retries=valid.max_retries,
@@ -181,10 +190,11 @@ class CampaignWorkflow:
         if self._input_problem is not None:
             raise self._input_problem
         expected_id = workflow_id_for(self._input.campaign_id)
-        if workflow.info().workflow_id != expected_id:
+        if workflow.info().workflow_id != expected_id and self._scheduled_time is None:
             raise ApplicationError(
                 f"workflow id {workflow.info().workflow_id!r} does not match the input's "
-                f"campaign_id: a campaign runs only as {expected_id!r}",
+                f"campaign_id: a campaign runs only as {expected_id!r} (a schedule's action: "
+                f"{expected_id!r}, each run gets '-<scheduled time>')",
                 type=FailureReason.INVALID_INPUT.value,
                 non_retryable=True,
             )
@@ -194,7 +204,7 @@ class CampaignWorkflow:
         if self._input.carried is None:
             created = {"execution_id": str(self._payload.execution_id)}
             keys = self._input.model_dump(include={"brand", "priority"}, exclude_none=True)
-            self._trace(A.CAMPAIGN_CREATED, created | keys)
+            self._trace(A.CAMPAIGN_CREATED, created | keys | self._schedule_details())
         else:
             self._trace(A.RUN_CONTINUED, {"previous_run_id": workflow.info().continued_run_id})
         parked = self._payload.state is S.FAILED  # a continued run of a FAILED campaign
@@ -562,6 +572,17 @@ class CampaignWorkflow:
             if self._start_request is None:
                 await self._continue_as_new(lambda: self._start_request is not None)
         self._trace(A.CAMPAIGN_STARTED, {"requested_by": self._start_request.requested_by})
+
+    def _schedule_details(self) -> dict[str, str]:
+        """For a scheduled run's log: its schedule and time (the template is the input's id)."""
+        if self._scheduled_time is None:
+            return {}
+        by = workflow.info().typed_search_attributes.get(sa.SCHEDULED_BY_ID)
+        return {
+            "scheduled_time": self._scheduled_time,
+            "schedule_template_id": str(self._input.campaign_id),
+            **({"schedule_id": by} if by else {}),
+        }
 
     def _history_is_long(self) -> bool:
         """Time to continue as new (only checked while parked, and only for guarded runs)."""

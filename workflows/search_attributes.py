@@ -10,6 +10,9 @@ CAMPAIGN_STATE = SearchAttributeKey.for_keyword("CampaignState")
 CAMPAIGN_FAILURE_REASON = SearchAttributeKey.for_keyword("CampaignFailureReason")
 CAMPAIGN_RETRY_COUNT = SearchAttributeKey.for_int("CampaignRetryCount")
 
+# Set by Temporal Schedules on the runs they start: the schedule's id (not ours to register).
+SCHEDULED_BY_ID = SearchAttributeKey.for_keyword("TemporalScheduledById")
+
 ALL: tuple[SearchAttributeKey[str] | SearchAttributeKey[int], ...] = (
     CAMPAIGN_STATE,
     CAMPAIGN_FAILURE_REASON,

@@ -13,6 +13,7 @@ A day's work:
   campaign retry --all-failed                resume every FAILED one (one batch signal)
   campaign start <id>                        start one created with start_immediately false
   campaign cancel <id>                       stop one
+  campaign schedule create <sid> -f brief.json --cron "0 9 * * MON"   a campaign every Monday
 
 Connection settings come from Temporal's envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE) or --address/--namespace.
@@ -32,7 +33,7 @@ from typing import NoReturn
 
 import typer
 
-from campaign_cli import batch_command, commands
+from campaign_cli import batch_command, commands, schedule_command
 from campaign_cli.console import EXIT_BUG, err_console
 from orchestrator_connection.process_exit import exit_code, exit_without_finalizing
 
@@ -51,6 +52,7 @@ app.command()(commands.log)
 app.command("list")(commands.list_campaigns_command)
 app.command()(commands.cancel)
 app.command()(batch_command.batch)
+app.add_typer(schedule_command.app, name="schedule")
 
 
 def main() -> NoReturn:

@@ -205,12 +205,12 @@ def _start_existing(
 
     async def work(client: Client) -> tuple[StartAccepted, CampaignPayload | None]:
         answer = await send_start(client, campaign, request)
-        print_start(answer, as_json and not wait)
         wid = workflow_id_from_ref(campaign)
+        print_start(answer, wid, as_json and not wait)
         return answer, (await follow(client, wid, patience=timeout) if wait else None)
 
     _, payload = run(work, address, namespace)
-    exit_with_outcome(payload, as_json)
+    exit_with_outcome(payload, as_json, workflow_id_from_ref(campaign))
 
 
 def status(
@@ -324,8 +324,8 @@ def retry(
 
         async def one(client: Client) -> tuple[RetryAccepted, CampaignPayload | None]:
             answer = await retry_campaign(client, campaign, request)
-            print_retry(answer, as_json and not wait)
             wid = workflow_id_from_ref(campaign)
+            print_retry(answer, wid, as_json and not wait)
             return answer, (
                 await follow(client, wid, patience=timeout, since_last=LogAction.RETRY_ACCEPTED)
                 if wait
@@ -333,7 +333,7 @@ def retry(
             )
 
         _, payload = run(one, address, namespace)
-        exit_with_outcome(payload, as_json)
+        exit_with_outcome(payload, as_json, workflow_id_from_ref(campaign))
         return
     if wait:
         raise fail("--wait follows one campaign: give its id, not --all-failed", EXIT_INPUT)

@@ -26,21 +26,23 @@ def entry_line(entry: TraceEntry) -> str:
     )
 
 
-def print_start(answer: StartAccepted, as_json: bool) -> None:
+def print_start(answer: StartAccepted, workflow_id: str, as_json: bool) -> None:
     if as_json:
         out.print_json(answer.model_dump_json())
     else:
         out.print(
-            f"start accepted: campaign-{answer.campaign_id}, starts at {answer.starts_at}",
+            f"start accepted: {workflow_id}, starts at {answer.starts_at}",
             markup=False,
         )
 
 
-def exit_with_outcome(payload: CampaignPayload | None, as_json: bool) -> None:
+def exit_with_outcome(
+    payload: CampaignPayload | None, as_json: bool, workflow_id: str | None = None
+) -> None:
     """After --wait: print how it ended; exit 0 for LEARN, 1 otherwise."""
     if payload is None:
         return
-    print_outcome(payload, as_json)
+    print_outcome(payload, as_json, workflow_id)
     if payload.state is not CampaignState.LEARN:
         raise typer.Exit(EXIT_FAILED)
 
@@ -49,7 +51,7 @@ def _retries_left(n: int) -> str:
     return f"{counted(n, 'retry', 'retries')} left"
 
 
-def print_outcome(payload: CampaignPayload, as_json: bool) -> None:
+def print_outcome(payload: CampaignPayload, as_json: bool, workflow_id: str | None = None) -> None:
     if as_json:
         out.print_json(payload.model_dump_json(exclude={"execution_log"}))
         return
@@ -68,7 +70,7 @@ def print_outcome(payload: CampaignPayload, as_json: bool) -> None:
         )
         if payload.can_retry():
             out.print(
-                f"retry with: campaign retry {payload.campaign_id} "
+                f"retry with: campaign retry {workflow_id or payload.campaign_id} "
                 f"({_retries_left(payload.max_retries - payload.retry_count)})",
                 markup=False,
             )
@@ -80,12 +82,12 @@ def print_outcome(payload: CampaignPayload, as_json: bool) -> None:
             )
 
 
-def print_retry(answer: RetryAccepted, as_json: bool) -> None:
+def print_retry(answer: RetryAccepted, workflow_id: str, as_json: bool) -> None:
     if as_json:
         out.print_json(answer.model_dump_json())
         return
     out.print(
-        f"retry accepted: campaign-{answer.campaign_id}, retry {answer.retry_count} of "
+        f"retry accepted: {workflow_id}, retry {answer.retry_count} of "
         f"{answer.retry_count + answer.retries_left}, resumes at {answer.resume_at} "
         f"({answer.retried_failure})",
         markup=False,

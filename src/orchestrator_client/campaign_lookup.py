@@ -23,7 +23,13 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts import WORKFLOW_ID_PREFIX, CampaignState, workflow_id_for
+from contracts import (
+    WORKFLOW_ID_PREFIX,
+    CampaignState,
+    campaign_id_of,
+    split_scheduled_workflow_id,
+    workflow_id_for,
+)
 from orchestrator_client.campaign_errors import CampaignError, NoWorkerError, UnknownCampaignError
 from orchestrator_connection.temporal_client import ServiceConnection
 from workflows import search_attributes as sa
@@ -65,7 +71,9 @@ class CampaignStatus:
 
     @property
     def campaign_id(self) -> str:
-        return self.workflow_id.removeprefix(WORKFLOW_ID_PREFIX)
+        """A scheduled run's is derived from its template and time (contracts.names)."""
+        derived = campaign_id_of(self.workflow_id)
+        return str(derived) if derived else self.workflow_id.removeprefix(WORKFLOW_ID_PREFIX)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, for `--json` output and the REST API."""
@@ -85,24 +93,33 @@ class CampaignStatus:
 
 
 def workflow_id_from_ref(ref: str) -> str:
-    """Accept a campaign id (UUID) or a workflow id (campaign-<uuid>)."""
+    """Accept a campaign id (UUID), a workflow id (campaign-<uuid>) or a scheduled run's
+    workflow id (campaign-<uuid>-<scheduled time>)."""
     ref = ref.strip()
+    if (scheduled := split_scheduled_workflow_id(ref)) is not None:
+        template_id, at = scheduled
+        return f"{workflow_id_for(template_id)}-{at}"
     raw = ref.removeprefix(WORKFLOW_ID_PREFIX)
     try:
         return workflow_id_for(UUID(raw))
     except ValueError:
         raise CampaignError(
-            f"'{ref}' is not a campaign id (a UUID) or a workflow id (campaign-<uuid>)"
+            f"'{ref}' is not a campaign id (a UUID) or a workflow id (campaign-<uuid>, or a "
+            "scheduled run's campaign-<uuid>-<time>)"
         ) from None
 
 
-async def describe_campaign(temporal: Visibility, ref: str) -> CampaignStatus:
-    """From visibility: works without a worker, for running and closed campaigns."""
+async def describe_campaign(
+    temporal: Visibility, ref: str, run_id: str | None = None
+) -> CampaignStatus:
+    """From visibility: works without a worker, for running and closed campaigns. The latest
+    run of the workflow id, or the run `run_id`."""
     workflow_id = workflow_id_from_ref(ref)
     try:
         described = await temporal.service.describe_workflow_execution(
             DescribeWorkflowExecutionRequest(
-                namespace=temporal.namespace, execution=ProtoExecution(workflow_id=workflow_id)
+                namespace=temporal.namespace,
+                execution=ProtoExecution(workflow_id=workflow_id, run_id=run_id or ""),
             ),
             retry=True,
             timeout=RPC_TIMEOUT,

@@ -57,6 +57,7 @@ from contracts import (
     RetryRequest,
     StartAccepted,
     StartRequest,
+    split_scheduled_workflow_id,
     workflow_id_for,
 )
 from orchestrator_client import campaign_lookup as lookup
@@ -344,6 +345,12 @@ def _ended(status: CampaignStatus) -> str:
     )
     if published:
         return f"it has ended ({how}): it published, and publishes once; start a new campaign id"
+    if scheduled := split_scheduled_workflow_id(status.workflow_id):
+        at = scheduled[1]
+        return (
+            f"it has ended ({how}): run its time again (`campaign schedule backfill <schedule> "
+            f"--start {at} --end {at}`)"
+        )
     return (
         f"it has ended ({how}): start it again (`campaign start -f <file> --campaign-id "
         f"{status.campaign_id}`; one that published before ends at once), or a new campaign id"
