@@ -4,6 +4,7 @@ constants, no pydantic: the light clients, such as `campaign status`, load only 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid5
 
@@ -20,8 +21,9 @@ STATE_QUERY = "state"
 PAYLOAD_QUERY = "payload"
 WORKFLOW_ID_PREFIX = "campaign-"
 # What Temporal Schedules append to the action's workflow id: "-" and the scheduled (nominal)
-# time in RFC 3339, UTC, whole seconds (`campaign-<uuid>-2026-12-14T09:00:00Z`).
-_SCHEDULED_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)")
+# time in RFC 3339, UTC, whole seconds (`campaign-<uuid>-2026-12-14T09:00:00Z`). ASCII digits
+# only: `\d` would also take other scripts' digits, which no schedule writes.
+_SCHEDULED_SUFFIX = re.compile(r"-([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)")
 
 
 def workflow_id_for(campaign_id: UUID | str) -> str:
@@ -35,7 +37,7 @@ def scheduled_time_in(workflow_id: str, campaign_id: UUID | str) -> str | None:
     if not workflow_id.startswith(prefix):
         return None
     match = _SCHEDULED_SUFFIX.fullmatch(workflow_id, len(prefix))
-    return match.group(1) if match else None
+    return match.group(1) if match and _real_time(match.group(1)) else None
 
 
 def scheduled_campaign_id(template_id: UUID, scheduled_time: str) -> UUID:
@@ -50,12 +52,21 @@ def split_scheduled_workflow_id(workflow_id: str) -> tuple[UUID, str] | None:
         re.escape(WORKFLOW_ID_PREFIX) + r"([0-9a-fA-F-]{36})" + _SCHEDULED_SUFFIX.pattern,
         workflow_id,
     )
-    if match is None:
+    if match is None or not _real_time(match.group(2)):
         return None
     try:
         return UUID(match.group(1)), match.group(2)
     except ValueError:
         return None
+
+
+def _real_time(text: str) -> bool:
+    """A time that exists (the pattern admits 2026-13-45T99:99:99Z)."""
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    return True
 
 
 def campaign_id_of(workflow_id: str) -> UUID | None:

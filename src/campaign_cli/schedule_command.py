@@ -350,9 +350,9 @@ def _at(moment: datetime) -> str:
 
 def _print_view(v: ScheduleView) -> None:
     lines = [
-        f"schedule   {v.schedule_id} ({'paused' if v.paused else 'active'})"
-        + (f": {v.note}" if v.note else ""),
-        f"memo       {v.memo or '-'}",
+        f"schedule   {v.schedule_id} ({'paused' if v.paused else 'active'})",
+        f"note       {v.note or '-'}",
+        *([f"memo       {v.memo}"] if v.memo and v.memo != v.note else []),
         f"calendar   {v.when}",
         f"policy     overlap {v.overlap}, catch-up window {v.catchup_window}",
         f"runs       {v.template_workflow_id}-<scheduled time> on task queue '{v.task_queue}'",

@@ -56,6 +56,7 @@ from workflows import search_attributes as sa
 SCHEDULE_NAMESPACE = UUID("0b7d6c1e-3f0a-4f5e-8a51-6c2f9d4e7a13")
 SCHEDULE_MEMO = "schedule"  # the schedule's memo: what it runs and when, in words
 CALENDAR_MEMO = "calendar"  # its calendar as given (the server keeps a cron as a calendar)
+NOTE_MEMO = "note"  # the note it was created with: unpause puts it back
 SCHEDULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # A run missed by more than this (the server was down) is skipped, not started late: a week's
 # newsletter is not sent the next day. --catchup-window takes another.
@@ -234,19 +235,28 @@ async def create_schedule(
         if request.cron is not None
         else ScheduleSpec(intervals=[ScheduleIntervalSpec(every=_have(request.every))])
     )
+    # The Web UI's schedule page shows the note, not the memo: by default the note says what
+    # the schedule is. In clear: without the brief when payloads are encrypted.
+    note = request.note or (
+        state_note(request) if client.data_converter.payload_codec else memo_text(request)
+    )
     schedule = Schedule(
         action=action,
         spec=spec,
         policy=SchedulePolicy(
             overlap=request.overlap.temporal, catchup_window=request.catchup_window
         ),
-        state=ScheduleState(paused=request.paused, note=request.note or None),
+        state=ScheduleState(paused=request.paused, note=note),
     )
     try:
         return await client.create_schedule(
             request.schedule_id,
             schedule,
-            memo={SCHEDULE_MEMO: memo_text(request), CALENDAR_MEMO: request.when()},
+            memo={
+                SCHEDULE_MEMO: memo_text(request),
+                CALENDAR_MEMO: request.when(),
+                NOTE_MEMO: note,
+            },
         )
     except ScheduleAlreadyRunningError:
         raise CampaignExistsError(
@@ -263,6 +273,14 @@ def memo_text(request: CampaignScheduleRequest) -> str:
         f"{request.when()}; overlap {request.overlap}, catch-up window "
         f"{describe_interval(request.catchup_window)}; runs are "
         f"{workflow_id_for(request.template_id)}-<scheduled time>"
+    )
+
+
+def state_note(request: CampaignScheduleRequest) -> str:
+    """The default note when payloads are encrypted: the calendar, not the brief."""
+    return (
+        f"Campaign schedule, {request.when()}; runs are "
+        f"{workflow_id_for(request.template_id)}-<scheduled time>; the brief is encrypted"
     )
 
 
@@ -424,10 +442,12 @@ async def pause_schedule(client: Client, schedule_id: str, note: str | None = No
 
 
 async def unpause_schedule(client: Client, schedule_id: str, note: str | None = None) -> None:
+    """Unpause; without a note, the schedule's note is the one it was created with again."""
     async with _known(schedule_id):
-        await client.get_schedule_handle(schedule_id).unpause(
-            note=note or "unpaused with `campaign schedule unpause`"
-        )
+        handle = client.get_schedule_handle(schedule_id)
+        if note is None:
+            note = await _memo((await handle.describe()).memo_value, NOTE_MEMO)
+        await handle.unpause(note=note or "unpaused with `campaign schedule unpause`")
 
 
 async def trigger_schedule(

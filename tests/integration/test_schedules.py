@@ -89,6 +89,7 @@ async def test_a_schedule_from_create_to_delete(
         view = await describe(stack, sid)
         assert view["overlap"] == "skip" and view["catchup_window_seconds"] == 3600
         assert view["memo"].startswith('Campaign "Weekly bakers\' newsletter" (email')
+        assert view["note"] == view["memo"]  # what the Web UI's schedule page shows
         assert view["template_workflow_id"] == f"campaign-{template}"
         assert view["next_runs"][0] == day(1).isoformat()
 
@@ -141,7 +142,8 @@ async def test_a_schedule_from_create_to_delete(
 
         code, out, err = await cli(stack, "schedule", "unpause", sid)
         assert code == 0, out + err
-        assert (await describe(stack, sid))["paused"] is False
+        view = await describe(stack, sid)
+        assert view["paused"] is False and view["note"] == view["memo"]  # the note is back
     finally:
         code, out, err = await cli(stack, "schedule", "delete", sid)
     assert code == 0, out + err
