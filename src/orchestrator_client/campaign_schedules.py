@@ -14,7 +14,7 @@ asks the publisher first), and publishes nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,12 +31,14 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleBackfill,
+    ScheduleCalendarSpec,
     ScheduleDescription,
     ScheduleHandle,
     ScheduleIntervalSpec,
     ScheduleListActionStartWorkflow,
     ScheduleOverlapPolicy,
     SchedulePolicy,
+    ScheduleRange,
     ScheduleSpec,
     ScheduleState,
 )
@@ -356,8 +358,35 @@ def spec_text(spec: ScheduleSpec) -> str:
     if spec.cron_expressions:
         return ", ".join(spec.cron_expressions) + f" ({spec.time_zone_name or 'UTC'})"
     if spec.calendars:
-        return f"{len(spec.calendars)} calendar(s) ({spec.time_zone_name or 'UTC'})"
+        crons = ", ".join(repr(_as_cron(c)) for c in spec.calendars)
+        return f"cron {crons} ({spec.time_zone_name or 'UTC'})"
     return "no calendar (trigger or backfill only)"
+
+
+def _as_cron(calendar: ScheduleCalendarSpec) -> str:
+    """A calendar as the 5 cron fields (minute hour day-of-month month day-of-week)."""
+
+    def field_text(ranges: Sequence[ScheduleRange], low: int, high: int) -> str:
+        if not ranges or [(r.start, r.end or r.start, r.step or 1) for r in ranges] == [
+            (low, high, 1)
+        ]:
+            return "*"
+        parts = []
+        for r in ranges:
+            end, step = r.end or r.start, r.step or 1
+            text = str(r.start) if end == r.start else f"{r.start}-{end}"
+            parts.append(text if step == 1 else f"{text}/{step}")
+        return ",".join(parts)
+
+    return " ".join(
+        [
+            field_text(calendar.minute, 0, 59),
+            field_text(calendar.hour, 0, 23),
+            field_text(calendar.day_of_month, 1, 31),
+            field_text(calendar.month, 1, 12),
+            field_text(calendar.day_of_week, 0, 6),
+        ]
+    )
 
 
 async def list_schedules(client: Client) -> list[ScheduleView]:

@@ -364,3 +364,20 @@ def test_overlap_never_terminates_a_campaign() -> None:
     assert ScheduleOverlapPolicy.TERMINATE_OTHER not in policies
     assert len(policies) == len(Overlap)  # each its own server policy
     assert all(Overlap(Overlap.of(o.temporal)) is o for o in Overlap)
+
+
+def test_a_calendar_the_server_keeps_reads_as_the_cron_it_came_from() -> None:
+    from temporalio.client import ScheduleCalendarSpec, ScheduleRange, ScheduleSpec
+
+    from orchestrator_client.campaign_schedules import spec_text
+
+    mondays = ScheduleCalendarSpec(
+        minute=[ScheduleRange(0)], hour=[ScheduleRange(9)], day_of_week=[ScheduleRange(1)]
+    )
+    office = ScheduleCalendarSpec(
+        minute=[ScheduleRange(0, 59, 15)],
+        hour=[ScheduleRange(8, 17)],
+        day_of_week=[ScheduleRange(1, 5)],
+    )
+    spec = ScheduleSpec(calendars=[mondays, office], time_zone_name="Europe/Paris")
+    assert spec_text(spec) == "cron '0 9 * * 1', '0-59/15 8-17 * * 1-5' (Europe/Paris)"
