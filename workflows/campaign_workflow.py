@@ -331,9 +331,15 @@ class CampaignWorkflow:
             if receipt
             else ""
         )
+        again = (
+            f"the run for {self._scheduled_time} published it, and a scheduled time is one "
+            "campaign"
+            if self._scheduled_time
+            else "start a new campaign id to publish again"
+        )
         message = (
             f"campaign {p.campaign_id} was already published{first}: a campaign id publishes "
-            f"once; start a new campaign id to publish again ({why})"
+            f"once; {again} ({why})"
         )
         p.mark_failed(FailureReason.ALREADY_PUBLISHED, message, step=p.state, at=workflow.now())
         self._ending = True

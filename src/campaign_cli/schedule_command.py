@@ -349,16 +349,21 @@ def _at(moment: datetime) -> str:
 
 
 def _print_view(v: ScheduleView) -> None:
+    from orchestrator_client.campaign_schedules import describe_interval
+
     lines = [
         f"schedule   {v.schedule_id} ({'paused' if v.paused else 'active'})",
         f"note       {v.note or '-'}",
         *([f"memo       {v.memo}"] if v.memo and v.memo != v.note else []),
         f"calendar   {v.when}",
-        f"policy     overlap {v.overlap}, catch-up window {v.catchup_window}",
+        f"policy     overlap {v.overlap}, catch-up window "
+        + (describe_interval(v.catchup_window) if v.catchup_window else "-"),
         f"runs       {v.template_workflow_id}-<scheduled time> on task queue '{v.task_queue}'",
         f"actions    {v.actions_taken} taken, {v.skipped_overlap} skipped (overlap), "
         f"{v.missed_catchup} missed (catch-up window)",
-        "next       " + (", ".join(_at(t) for t in v.next_runs) or "-"),
+        "next       "
+        + (", ".join(_at(t) for t in v.next_runs) or "-")
+        + (" (paused: none starts until unpaused)" if v.paused and v.next_runs else ""),
     ]
     for line in lines:
         out.print(line, markup=False)

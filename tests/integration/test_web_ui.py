@@ -21,6 +21,13 @@ from devstack.browser import INSTALL_HINT, HeadlessChromium, find_chromium
 from devstack.processes import free_port
 from devstack.stack import DevStack, StackConfig
 from orchestrator_client.campaign_ops import start_campaign
+from orchestrator_client.campaign_schedules import (
+    CampaignScheduleRequest,
+    create_schedule,
+    delete_schedule,
+    memo_text,
+    template_campaign_id,
+)
 from orchestrator_connection.temporal_client import connect
 from orchestrator_worker.service_wiring import create_activities, create_http_client
 from orchestrator_worker.worker_factory import CampaignWorkers, build_workers
@@ -111,3 +118,37 @@ async def test_the_web_ui_lists_the_failed_campaign_by_its_search_attribute(
     current = next(f for f in frames if "How to retry" in f)
     assert "QUALITY_GATE_FAILED" in current and f"campaign retry {failed.id[9:]}" in current
     assert any("Campaign Sourdough season" in f for f in frames)  # the static summary
+
+
+async def test_the_web_ui_shows_a_campaign_schedule_with_what_it_runs(
+    ui_server: DevStack, ui_worker: tuple[Client, CampaignWorkers]
+):
+    client, worker = ui_worker
+    sid = f"ui-{uuid.uuid4().hex[:8]}"
+    request = CampaignScheduleRequest(
+        schedule_id=sid,
+        cron="0 9 * * MON",
+        time_zone="Europe/Paris",
+        campaign=campaign().model_copy(update={"campaign_id": template_campaign_id(sid)}),
+    )
+    await create_schedule(client, request, task_queue=worker.task_queue)
+    try:
+        base = f"{ui_server.config.ui_url}/namespaces/default/schedules"
+
+        def browse() -> tuple[str, str]:
+            with HeadlessChromium(log_file=ui_server.config.run_dir / "chromium.log") as browser:
+                browser.navigate(base)
+                listed = browser.wait_for_text(sid, timeout=60)
+                browser.screenshot(ARTIFACTS / "web-ui-schedules.png")
+                browser.navigate(f"{base}/{sid}")
+                page = browser.wait_for_text("Sourdough season", timeout=60)
+                browser.screenshot(ARTIFACTS / "web-ui-schedule.png")
+                return listed, page
+
+        listed, page = await asyncio.to_thread(browse)
+    finally:
+        await delete_schedule(client, sid)
+    assert "CampaignWorkflow" in listed and "Europe/Paris" in listed
+    # The note (the page shows notes, not memos) says what runs, when, and as which ids.
+    assert memo_text(request).split(";")[0].replace('"', "") in page.replace('"', "")
+    assert f"campaign-{template_campaign_id(sid)}-<scheduled time>" in page
