@@ -24,6 +24,7 @@ from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from temporalio.api.errordetails.v1 import NamespaceNotFoundFailure
 from temporalio.client import (
     Client,
     Schedule,
@@ -64,6 +65,9 @@ SCHEDULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # newsletter is not sent the next day. --catchup-window takes another.
 DEFAULT_CATCHUP_WINDOW = timedelta(hours=1)
 MIN_CATCHUP_WINDOW = timedelta(seconds=10)  # Temporal's own minimum
+CRON_WORDS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+MAX_INTERVAL = timedelta(days=3660)  # ten years: Temporal refuses much longer ones anyway
+MAX_BACKFILL = timedelta(days=366)  # a year of runs at most per backfill
 RECENT_RUNS = 10  # runs `describe` shows with their campaigns' states
 
 
@@ -97,7 +101,10 @@ class CampaignScheduleRequest(BaseModel):
         default=None, description='A cron expression, e.g. "0 9 * * MON" (Mondays 09:00)'
     )
     every: timedelta | None = Field(
-        default=None, ge=timedelta(minutes=1), description="An interval, e.g. PT24H or 604800"
+        default=None,
+        ge=timedelta(minutes=1),
+        le=MAX_INTERVAL,
+        description="An interval, e.g. PT24H or 604800",
     )
     time_zone: str = Field(default="UTC", description="IANA time zone of the cron expression")
     overlap: Overlap = Field(
@@ -107,6 +114,7 @@ class CampaignScheduleRequest(BaseModel):
     catchup_window: timedelta = Field(
         default=DEFAULT_CATCHUP_WINDOW,
         ge=MIN_CATCHUP_WINDOW,
+        le=MAX_INTERVAL,
         description="How late a run missed while Temporal was down may still start",
     )
     paused: bool = False
@@ -128,7 +136,7 @@ class CampaignScheduleRequest(BaseModel):
     def _time_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
             raise ValueError(
                 f"unknown time zone {value!r} (an IANA name, e.g. Europe/Paris)"
             ) from None
@@ -137,10 +145,14 @@ class CampaignScheduleRequest(BaseModel):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("@") and len(value.split()) != 5:
+        if value is None:
+            return None
+        if value.strip().startswith("@every"):
+            raise ValueError("an interval is `every`, not a cron expression")
+        if value.strip() not in CRON_WORDS and len(value.split()) != 5:
             raise ValueError(
                 f"{value!r} is not a cron expression of 5 fields (minute hour day-of-month "
-                'month day-of-week, e.g. "0 9 * * MON") or an @-word such as @weekly'
+                'month day-of-week, e.g. "0 9 * * MON") or one of ' + ", ".join(CRON_WORDS)
             )
         return value
 
@@ -185,7 +197,10 @@ def parse_interval(text: str) -> timedelta:
     parts = _INTERVAL.findall(compact)
     if not parts or "".join(n + u for n, u in parts) != compact:
         raise ValueError(f"{text!r} is not an interval such as 7d, 12h, 1h30m or 90s")
-    return timedelta(seconds=sum(int(n) * _UNIT[u] for n, u in parts))
+    seconds = sum(int(n) * _UNIT[u] for n, u in parts)
+    if seconds > MAX_INTERVAL.total_seconds():
+        raise ValueError(f"{text!r} is longer than ten years")
+    return timedelta(seconds=seconds)
 
 
 def parse_moment(text: str) -> datetime:
@@ -196,7 +211,12 @@ def parse_moment(text: str) -> datetime:
         raise ValueError(
             f"{text!r} is not an ISO 8601 time such as 2026-12-07T09:00:00Z or 2026-12-07"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range") from None
+    return moment
 
 
 # ---- create --------------------------------------------------------------------------------
@@ -502,6 +522,10 @@ async def backfill_schedule(
     the first of several due at once."""
     if end < start:
         raise CampaignError(f"backfill: the end ({end.isoformat()}) is before the start")
+    if end - start > MAX_BACKFILL:
+        raise CampaignError(
+            "backfill: at most a year at a time (366 days); split a longer span into several"
+        )
     backfill = ScheduleBackfill(start_at=start, end_at=end, overlap=overlap.temporal)
     async with _known(schedule_id):
         await client.get_schedule_handle(schedule_id).backfill(backfill)
@@ -519,6 +543,11 @@ async def _known(schedule_id: str) -> AsyncIterator[None]:
     try:
         yield
     except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND and "amespace" not in err.message:
+        # A missing namespace is marked in the details (the message holds the schedule's id,
+        # which may say "namespace" too).
+        missing_namespace = any(
+            d.Is(NamespaceNotFoundFailure.DESCRIPTOR) for d in err.grpc_status.details
+        )
+        if err.status == RPCStatusCode.NOT_FOUND and not missing_namespace:
             raise UnknownCampaignError(f"no schedule with id {schedule_id}") from None
         raise

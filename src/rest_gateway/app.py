@@ -9,21 +9,35 @@ CLI uses. Errors are HTTP statuses with a body that says why:
 POST .../retry and .../start are Temporal Updates: 200 carries the workflow's own answer, 409 its
 refusal (`error` is the Refusal in lower case: not_failed, retry_pending, no_retries_left,
 retry_window_over, cancelled, already_started; campaign_ended once the workflow has closed).
+
+/api/v1/schedules are recurring campaigns on Temporal Schedules, one call each of
+orchestrator_client.campaign_schedules (the `campaign schedule` commands): 404 unknown schedule,
+409 its id is taken. Each run is a campaign of its own, at /api/v1/campaigns/{its workflow id}.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID, uuid4
 
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -60,11 +74,27 @@ from orchestrator_client.campaign_ops import (
     target,
     visibility_query,
 )
+from orchestrator_client.campaign_schedules import (
+    SCHEDULE_ID,
+    CampaignScheduleRequest,
+    Overlap,
+    ScheduleView,
+    backfill_schedule,
+    create_schedule,
+    delete_schedule,
+    describe_schedule,
+    list_schedules,
+    parse_moment,
+    pause_schedule,
+    trigger_schedule,
+    unpause_schedule,
+)
 from orchestrator_connection.settings import load_client_settings
 from orchestrator_connection.temporal_client import TemporalUnavailableError, connect
 from rest_gateway.settings import GatewaySettings
 
 API = "/api/v1/campaigns"
+SCHEDULES = "/api/v1/schedules"
 E = TypeVar("E", bound=StrEnum)
 # ?state=failed as ?state=FAILED: enum values in any case.
 AnyCase = Annotated[E, BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v)]
@@ -153,6 +183,173 @@ UPDATE_ERRORS: dict[int | str, dict[str, Any]] = {
 
 def _view(status: CampaignStatus, payload: CampaignPayload | None = None) -> CampaignView:
     return CampaignView.model_validate({**status.as_dict(), "payload": payload})
+
+
+# ---- schedules: bodies and answers ------------------------------------------------------------
+
+NO_CAMPAIGN_ID = "leave it out: each run's campaign id comes from the schedule and its time"
+SCHEDULE_PATTERN = f"^{SCHEDULE_ID.pattern}$"
+
+
+class CampaignTemplate(CampaignInput):
+    """A campaign input without campaign_id: the template of every run of a schedule."""
+
+    # Set from the schedule id (campaign_schedules.template_campaign_id), never from a client.
+    campaign_id: SkipJsonSchema[UUID] = UUID(int=0)
+
+    @field_validator("campaign_id", mode="before")
+    @classmethod
+    def _no_campaign_id(cls, _: object) -> UUID:
+        raise ValueError(NO_CAMPAIGN_ID)
+
+
+def _full_input(value: object) -> object:
+    """A bare brief (no "brief" key) as {"brief": ...}, as `campaign schedule create -f` reads
+    one; a campaign_id stays at the top, where it is refused by name."""
+    if isinstance(value, dict) and "brief" not in value:
+        brief = {k: v for k, v in value.items() if k != "campaign_id"}
+        return {
+            "brief": brief,
+            **({"campaign_id": value["campaign_id"]} if "campaign_id" in value else {}),
+        }
+    return value
+
+
+class CreateScheduleRequest(CampaignScheduleRequest):
+    """A schedule: exactly one of `cron` and `every`; `every` and `catchup_window` in seconds or
+    as ISO 8601 durations (PT24H). `campaign` is a brief, or a full campaign input without
+    campaign_id: each run's comes from the schedule and its scheduled time."""
+
+    schedule_id: str = Field(
+        description="Letters, digits, '.', '_', '-'; at most 100",
+        json_schema_extra={"pattern": SCHEDULE_PATTERN},
+    )
+    campaign: Annotated[CampaignTemplate, BeforeValidator(_full_input)] = Field(
+        description="A brief, or a full campaign input without campaign_id"
+    )
+
+    def schedule_request(self) -> CampaignScheduleRequest:
+        """What campaign_schedules takes: the template with the schedule's template id."""
+        campaign = CampaignInput.model_validate(
+            {**self.campaign.model_dump(), "campaign_id": self.template_id}
+        )
+        return CampaignScheduleRequest.model_validate(
+            {**self.model_dump(exclude={"campaign"}), "campaign": campaign}
+        )
+
+
+def _moment(value: object) -> object:
+    return parse_moment(value) if isinstance(value, str) else value
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{moment.isoformat()} is out of range in UTC") from None
+
+
+# An ISO 8601 date or date-time; without an offset, UTC (as `campaign schedule backfill`).
+Moment = Annotated[datetime, BeforeValidator(_moment), AfterValidator(_in_utc)]
+
+
+class ScheduleNote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Why (the Web UI shows it). Unpause without one: the note it was created "
+        "with again.",
+    )
+
+
+class TriggerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    overlap: Overlap | None = Field(
+        default=None, description="Instead of the schedule's overlap policy, for this run"
+    )
+
+
+class BackfillRequest(BaseModel):
+    """The runs the calendar had from `start` to `end` (both included), as if due then."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: Moment = Field(description="ISO 8601, e.g. 2026-11-02T08:00:00Z (UTC if bare)")
+    end: Moment = Field(description="ISO 8601; included")
+    overlap: Overlap = Field(
+        default=Overlap.buffer_all,
+        description="Of the backfilled runs: one after another by default",
+    )
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise ValueError(f"{end.isoformat()} is before the start ({start.isoformat()})")
+        return end
+
+
+class ScheduleCreated(BaseModel):
+    schedule_id: str
+    task_queue: str
+    template_workflow_id: str = Field(
+        description="Each run's workflow id is this, '-' and its scheduled time"
+    )
+    when: str = Field(description="The calendar in words")
+    links: dict[str, str]
+
+
+class ScheduleRunView(BaseModel):
+    scheduled_at: datetime
+    started_at: datetime
+    workflow_id: str = Field(description="The run's campaign: GET /api/v1/campaigns/{workflow_id}")
+    campaign: CampaignView | None = Field(description="null: gone from visibility (retention)")
+
+
+class ScheduleDetails(BaseModel):
+    """A schedule (GET /schedules leaves out the policies and recent runs: null and [])."""
+
+    schedule_id: str
+    memo: str | None
+    when: str
+    paused: bool
+    note: str | None
+    overlap: str | None
+    catchup_window_seconds: float | None
+    task_queue: str | None
+    template_workflow_id: str | None
+    next_runs: list[datetime]
+    recent_runs: list[ScheduleRunView]
+    actions_taken: int | None
+    skipped_overlap: int | None
+    missed_catchup: int | None
+
+
+class ScheduleList(BaseModel):
+    schedules: list[ScheduleDetails]
+
+
+class ScheduleDone(BaseModel):
+    schedule_id: str
+    command: Literal["pause", "unpause", "trigger", "backfill", "delete"]
+    detail: str = Field(description="What happens now, in one sentence.")
+
+
+def _details(view: ScheduleView) -> ScheduleDetails:
+    return ScheduleDetails.model_validate(view.as_dict())
+
+
+SCHEDULE_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No schedule with that id"},
+    503: {"model": ErrorBody, "description": "Temporal unreachable"},
+}
+ScheduleId = Annotated[
+    str, Path(pattern=SCHEDULE_PATTERN, description="The schedule's id", examples=["weekly-news"])
+]
 
 
 # ---- the app ----------------------------------------------------------------------------------
@@ -425,6 +622,162 @@ def create_app(
     async def cancel(campaign: str, client: TemporalClient) -> Accepted:
         status = await cancel_campaign(client, campaign)
         return Accepted(workflow_id=status.workflow_id, signal="cancel", state_before=status.state)
+
+    # -- schedules --
+
+    @app.post(
+        SCHEDULES,
+        status_code=201,
+        response_model=ScheduleCreated,
+        responses={
+            409: {"model": ErrorBody, "description": "A schedule with that id exists"},
+            503: SCHEDULE_ERRORS[503],
+        },
+        summary="Create a schedule: a campaign started on a calendar",
+        description="201: created, its URL in Location. 409 `already_exists`: nothing created. "
+        "422: a bad field by name (a cron expression or interval Temporal refuses too).",
+    )
+    async def schedule_create(
+        body: CreateScheduleRequest, client: TemporalClient, response: Response
+    ) -> ScheduleCreated:
+        request = body.schedule_request()
+        try:
+            await create_schedule(client, request, task_queue=queue)
+        except RPCError as err:
+            if err.status == RPCStatusCode.INVALID_ARGUMENT and "schedule spec" in err.message:
+                field, given = (
+                    ("cron", request.cron) if request.cron is not None else ("every", body.every)
+                )
+                raise RequestValidationError(
+                    [
+                        {
+                            "loc": ("body", field),
+                            "msg": f"Temporal refused it: {err.message}",
+                            "type": "value_error",
+                            "input": given,
+                        }
+                    ]
+                ) from None
+            raise
+        location = f"{SCHEDULES}/{request.schedule_id}"
+        response.headers["Location"] = location
+        return ScheduleCreated(
+            schedule_id=request.schedule_id,
+            task_queue=queue,
+            template_workflow_id=workflow_id_for(request.template_id),
+            when=request.when(),
+            links={
+                "self": location,
+                **{c: f"{location}/{c}" for c in ("pause", "unpause", "trigger", "backfill")},
+                "runs": f"{API}/{workflow_id_for(request.template_id)}-<scheduled time>",
+            },
+        )
+
+    @app.get(
+        SCHEDULES,
+        response_model=ScheduleList,
+        responses={503: SCHEDULE_ERRORS[503]},
+        summary="List the schedules that start campaigns",
+    )
+    async def schedule_list(client: TemporalClient) -> ScheduleList:
+        return ScheduleList(schedules=[_details(v) for v in await list_schedules(client)])
+
+    @app.get(
+        f"{SCHEDULES}/{{schedule_id}}",
+        response_model=ScheduleDetails,
+        responses=SCHEDULE_ERRORS,
+        summary="A schedule: its calendar, policies, next runs, and recent runs with their "
+        "campaigns",
+    )
+    async def schedule_get(schedule_id: ScheduleId, client: TemporalClient) -> ScheduleDetails:
+        return _details(await describe_schedule(client, schedule_id))
+
+    @app.post(
+        f"{SCHEDULES}/{{schedule_id}}/pause",
+        response_model=ScheduleDone,
+        responses=SCHEDULE_ERRORS,
+        summary="Pause a schedule: no runs start until unpaused (started ones go on)",
+    )
+    async def schedule_pause(
+        schedule_id: ScheduleId, client: TemporalClient, body: ScheduleNote | None = None
+    ) -> ScheduleDone:
+        note = (body and body.note) or f"paused with POST {SCHEDULES}/{schedule_id}/pause"
+        await pause_schedule(client, schedule_id, note)
+        return ScheduleDone(
+            schedule_id=schedule_id,
+            command="pause",
+            detail="paused: no runs start until unpaused; runs already started go on",
+        )
+
+    @app.post(
+        f"{SCHEDULES}/{{schedule_id}}/unpause",
+        response_model=ScheduleDone,
+        responses=SCHEDULE_ERRORS,
+        summary="Unpause a schedule: runs start again from the next due time",
+    )
+    async def schedule_unpause(
+        schedule_id: ScheduleId, client: TemporalClient, body: ScheduleNote | None = None
+    ) -> ScheduleDone:
+        # Without a note, the schedule's note is the one it was created with again.
+        await unpause_schedule(client, schedule_id, (body and body.note) or None)
+        return ScheduleDone(
+            schedule_id=schedule_id,
+            command="unpause",
+            detail="unpaused: runs start again from the next due time (missed ones within "
+            "the catch-up window)",
+        )
+
+    @app.post(
+        f"{SCHEDULES}/{{schedule_id}}/trigger",
+        status_code=202,
+        response_model=ScheduleDone,
+        responses=SCHEDULE_ERRORS,
+        summary="Start one run now (also while paused); its scheduled time is now",
+    )
+    async def schedule_trigger(
+        schedule_id: ScheduleId, client: TemporalClient, body: TriggerRequest | None = None
+    ) -> ScheduleDone:
+        await trigger_schedule(client, schedule_id, body.overlap if body else None)
+        return ScheduleDone(
+            schedule_id=schedule_id,
+            command="trigger",
+            detail=f"one run starts now, under the overlap policy: GET {SCHEDULES}/"
+            f"{schedule_id} shows it in recent_runs",
+        )
+
+    @app.post(
+        f"{SCHEDULES}/{{schedule_id}}/backfill",
+        status_code=202,
+        response_model=ScheduleDone,
+        responses=SCHEDULE_ERRORS,
+        summary="Run the times the calendar had from start to end (both included)",
+        description="202: the runs start one after another (overlap buffer_all). A time that "
+        "already has a campaign is that same campaign, which publishes once.",
+    )
+    async def schedule_backfill(
+        schedule_id: ScheduleId, body: BackfillRequest, client: TemporalClient
+    ) -> ScheduleDone:
+        await backfill_schedule(client, schedule_id, body.start, body.end, body.overlap)
+        return ScheduleDone(
+            schedule_id=schedule_id,
+            command="backfill",
+            detail=f"the runs from {body.start.isoformat()} to {body.end.isoformat()} start: "
+            f"GET {SCHEDULES}/{schedule_id} shows them in recent_runs",
+        )
+
+    @app.delete(
+        f"{SCHEDULES}/{{schedule_id}}",
+        response_model=ScheduleDone,
+        responses=SCHEDULE_ERRORS,
+        summary="Delete a schedule; the campaigns it started go on",
+    )
+    async def schedule_delete(schedule_id: ScheduleId, client: TemporalClient) -> ScheduleDone:
+        await delete_schedule(client, schedule_id)
+        return ScheduleDone(
+            schedule_id=schedule_id,
+            command="delete",
+            detail="deleted: no more runs start; the campaigns it started go on",
+        )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/histories/record.py --label v2            # the working tree's worker
     .venv/bin/python tests/histories/record.py --label v4 --rev 3afbc96   # a committed version
+    .venv/bin/python tests/histories/record.py --label v5-schedules --only scheduled_run,...
 
 Writes tests/histories/<label>/<scenario>.json. Real runs: a file-backed dev server and the
 reference services on free loopback ports (in a temporary directory), and a real worker process.
@@ -24,12 +25,19 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    ScheduleBackfill,
+    ScheduleOverlapPolicy,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
+from temporalio.service import RPCError
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -48,6 +56,11 @@ from contracts import (  # noqa: E402
     workflow_id_for,
 )
 from orchestrator_client.campaign_ops import retry_campaign, start_campaign  # noqa: E402
+from orchestrator_client.campaign_schedules import (  # noqa: E402
+    CampaignScheduleRequest,
+    create_schedule,
+    template_campaign_id,
+)
 from orchestrator_connection.process_exit import exit_without_finalizing  # noqa: E402
 from orchestrator_connection.temporal_client import connect  # noqa: E402
 from tests.reliability.support import (  # noqa: E402
@@ -62,7 +75,13 @@ from tests.stack import Admin, new_stack  # noqa: E402
 RISKY = "Promise guaranteed results to every baker"
 SHORT = retries(attempts=3, initial=0.1, maximum=0.2, start_to_close=3.0)
 Scenario = Callable[[Client, Admin, str], Awaitable[WorkflowHandle[Any, Any]]]
-LEGACY_INPUT = False  # --rev: an older CampaignInput may not know today's fields
+LEGACY_INPUT = False
+SCHEDULED_AT = "2026-11-30T08:00:00Z"  # the one time a recorder's schedule backfills
+BACKFILL = ScheduleBackfill(
+    start_at=datetime(2026, 11, 30, 8, tzinfo=UTC),
+    end_at=datetime(2026, 11, 30, 8, tzinfo=UTC),
+    overlap=ScheduleOverlapPolicy.BUFFER_ALL,
+)  # --rev: an older CampaignInput may not know today's fields
 
 
 async def begin(client: Client, c: CampaignInput, queue: str) -> WorkflowHandle[Any, Any]:
@@ -188,6 +207,59 @@ async def parked_continue_as_new(
     return client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
 
 
+async def scheduled(client: Client, queue: str, schedule_id: str, c: CampaignInput) -> str:
+    """A schedule for `c`, due yearly at SCHEDULED_AT; its template workflow id."""
+    request = CampaignScheduleRequest(schedule_id=schedule_id, cron="0 8 30 11 *", campaign=c)
+    await create_schedule(client, request, task_queue=queue)
+    return workflow_id_for(template_campaign_id(schedule_id))
+
+
+async def scheduled_run(client: Client, admin: Admin, queue: str) -> WorkflowHandle[Any, Any]:
+    """A schedule's backfilled run: the campaign of its time, to LEARN."""
+    template = await scheduled(client, queue, "recorder-run", campaign(10))
+    try:
+        await client.get_schedule_handle("recorder-run").backfill(BACKFILL)
+        handle = client.get_workflow_handle(f"{template}-{SCHEDULED_AT}")
+        await _appeared(handle)
+        await outcomes(client, [handle], within=60)
+    finally:
+        await client.get_schedule_handle("recorder-run").delete()
+    return handle
+
+
+async def scheduled_repeat(client: Client, admin: Admin, queue: str) -> WorkflowHandle[Any, Any]:
+    """The same scheduled time backfilled again after its campaign published: the repeat ends
+    at once as ALREADY_PUBLISHED (its history is the one recorded)."""
+    template = await scheduled(client, queue, "recorder-repeat", campaign(11))
+    workflow_id = f"{template}-{SCHEDULED_AT}"
+    try:
+        schedule = client.get_schedule_handle("recorder-repeat")
+        await schedule.backfill(BACKFILL)
+        first = client.get_workflow_handle(workflow_id)
+        await _appeared(first)
+        await outcomes(client, [first], within=60)
+        first_run = (await first.describe()).run_id
+        await schedule.backfill(BACKFILL)
+        for _ in range(600):
+            if (await client.get_workflow_handle(workflow_id).describe()).run_id != first_run:
+                break
+            await asyncio.sleep(0.1)
+        repeat = client.get_workflow_handle(workflow_id)
+        await ended(repeat)
+    finally:
+        await client.get_schedule_handle("recorder-repeat").delete()
+    return client.get_workflow_handle(workflow_id, run_id=(await repeat.describe()).run_id)
+
+
+async def _appeared(handle: WorkflowHandle[Any, Any]) -> None:
+    for _ in range(600):
+        with contextlib.suppress(RPCError):
+            await handle.describe()
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{handle.id} never started")
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "gate_failure_retry": gate_failure_retry,
@@ -201,6 +273,8 @@ GUARANTEE_SCENARIOS: dict[str, Scenario] = {
     "already_published": already_published,
     "cancel_during_publish": cancel_during_publish,
     "parked_continue_as_new": parked_continue_as_new,
+    "scheduled_run": scheduled_run,
+    "scheduled_repeat": scheduled_repeat,
 }
 
 
@@ -216,7 +290,7 @@ def export_revision(rev: str, into: Path) -> list[str]:
     return [sys.executable, str(into / "worker.py")]
 
 
-async def record(out_dir: Path, rev: str | None) -> None:
+async def record(out_dir: Path, rev: str | None, only: set[str] | None = None) -> None:
     global LEGACY_INPUT
     LEGACY_INPUT = rev is not None
     with tempfile.TemporaryDirectory(prefix="histories-") as tmp:
@@ -236,6 +310,8 @@ async def record(out_dir: Path, rev: str | None) -> None:
                 admin = Admin(http)
                 scenarios = SCENARIOS if rev else SCENARIOS | GUARANTEE_SCENARIOS
                 for name, scenario in scenarios.items():
+                    if only is not None and name not in only:
+                        continue
                     await admin.reset()
                     handle = await scenario(client, admin, worker.task_queue)
                     history = await handle.fetch_history()
@@ -251,9 +327,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--label", required=True, help="subdirectory of tests/histories")
     parser.add_argument("--rev", help="git revision whose worker records (default: this tree)")
+    parser.add_argument("--only", help="comma-separated scenarios (default: all)")
     args = parser.parse_args()
     (HERE / args.label).mkdir(parents=True, exist_ok=True)
-    asyncio.run(record(HERE / args.label, args.rev))
+    only = set(args.only.split(",")) if args.only else None
+    asyncio.run(record(HERE / args.label, args.rev, only))
     return 0
 
 

@@ -381,3 +381,43 @@ def test_a_calendar_the_server_keeps_reads_as_the_cron_it_came_from() -> None:
     )
     spec = ScheduleSpec(calendars=[mondays, office], time_zone_name="Europe/Paris")
     assert spec_text(spec) == "cron '0 9 * * 1', '0-59/15 8-17 * * 1-5' (Europe/Paris)"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("cron", "@every 1s", "an interval is `every`"),
+        ("cron", "@fortnightly", "is not a cron expression"),
+        ("time_zone", "America", "unknown time zone"),  # a directory of the zone database
+        ("every", 10**12, "less than or equal"),
+        ("catchup_window", 10**12, "less than or equal"),
+    ],
+)
+def test_what_would_bypass_a_limit_or_crash_is_refused_by_field(
+    field: str, value: object, why: str
+) -> None:
+    fields = request_data()
+    if field == "every":
+        fields.pop("cron")
+    fields[field] = value
+    with pytest.raises(ValidationError) as caught:
+        CampaignScheduleRequest.model_validate(fields)
+    [error] = caught.value.errors()
+    assert error["loc"] == (field,) and why in error["msg"], error
+
+
+def test_huge_intervals_times_and_backfills_are_one_line_errors() -> None:
+    import asyncio
+    from typing import cast
+
+    from temporalio.client import Client
+
+    from orchestrator_client.campaign_schedules import backfill_schedule
+
+    with pytest.raises(ValueError, match="longer than ten years"):
+        parse_interval("99999999999w")
+    with pytest.raises(ValueError, match="out of range"):
+        parse_moment("0001-01-01T00:00:00+05:00")
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    with pytest.raises(CampaignError, match="at most a year"):
+        asyncio.run(backfill_schedule(cast(Client, None), "x", start, start + timedelta(days=367)))
