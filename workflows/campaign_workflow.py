@@ -332,8 +332,7 @@ class CampaignWorkflow:
             else ""
         )
         again = (
-            f"the run for {self._scheduled_time} published it, and a scheduled time is one "
-            "campaign"
+            f"the run for {self._scheduled_time} published it, and a scheduled time is one campaign"
             if self._scheduled_time
             else "start a new campaign id to publish again"
         )
