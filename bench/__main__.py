@@ -128,8 +128,9 @@ def parser() -> argparse.ArgumentParser:
         type=_kinds,
         default=KINDS,
         help="comma-separated subset of campaign,floor,asyncio, or the diagnostics campaign-quiet "
-        "(the campaign without its search-attribute upserts) and bare (six activities that make "
-        "no HTTP call); 'none' to skip (the first three)",
+        "(the campaign without its search-attribute upserts), campaign-one-queue (every step on "
+        "the workflow's own queue, as before the service queues) and bare (six activities that "
+        "make no HTTP call); 'none' to skip (the first three)",
     )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument(

@@ -76,7 +76,8 @@ def _kb(value: int | None) -> float | None:
 
 def table(results: dict[str, KindResult], n: int) -> str:
     kinds = [k for k in ALL_KINDS if k in results]
-    head = f"{'':36}" + "".join(f"{k:>15}" for k in kinds)
+    width = {k: max(15, len(k) + 1) for k in kinds}
+    head = f"{'':36}" + "".join(f"{k:>{width[k]}}" for k in kinds)
     compare = "campaign" in results and "floor" in results
     if compare:
         head += f"{'campaign/floor':>16}"
@@ -85,7 +86,7 @@ def table(results: dict[str, KindResult], n: int) -> str:
         values = {k: get(results[k]) for k in kinds}
         if all(v is None for v in values.values()):
             continue
-        line = f"{label:36}" + "".join(f"{_fmt(values[k], digits):>15}" for k in kinds)
+        line = f"{label:36}" + "".join(f"{_fmt(values[k], digits):>{width[k]}}" for k in kinds)
         if compare:
             line += f"{_fmt(_ratio(values['campaign'], values['floor']), 2):>16}"
         lines.append(line)

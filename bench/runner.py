@@ -20,7 +20,11 @@ from bench.floor import FLOOR_WORKFLOW_TYPE, FloorWorkflow
 from bench.plain import SlotBoundServiceClient, six_calls
 from bench.procmon import ProcessMonitor, Usage, rss_bytes, settle
 from bench.stack import BenchStack
-from bench.variants import QUIET_WORKFLOW_TYPE, QuietCampaignWorkflow
+from bench.variants import (
+    QUIET_WORKFLOW_TYPE,
+    SINGLE_QUEUE_WORKFLOW_TYPE,
+    QuietCampaignWorkflow,
+)
 from contracts import (
     WORKFLOW_TYPE,
     CampaignBrief,
@@ -37,9 +41,9 @@ from orchestrator_connection.temporal_client import connect
 from orchestrator_worker.service_wiring import create_http_client
 
 KINDS = ("campaign", "floor", "asyncio")  # what runs by default
-# Every kind, in table order; campaign-quiet (bench/variants.py) and bare (bench/bare.py) are
-# diagnostics, run only when named in --kinds.
-ALL_KINDS = ("campaign", "campaign-quiet", "floor", "bare", "asyncio")
+# Every kind, in table order; campaign-quiet and campaign-one-queue (bench/variants.py) and bare
+# (bench/bare.py) are diagnostics, run only when named in --kinds.
+ALL_KINDS = ("campaign", "campaign-quiet", "campaign-one-queue", "floor", "bare", "asyncio")
 RunOne = Callable[[], Awaitable[None]]
 MB = 1024 * 1024
 
@@ -164,6 +168,13 @@ async def start_quiet(client: Client, task_queue: str) -> WorkflowHandle[Any, An
     )
 
 
+async def start_one_queue(client: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
+    """Started as `campaign` is (start_campaign): only the activities' queue differs."""
+    return await start_campaign(
+        client, campaign_input(), task_queue=task_queue, workflow_type=SINGLE_QUEUE_WORKFLOW_TYPE
+    )
+
+
 async def start_floor(client: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
     c = campaign_input()
     return await client.start_workflow(
@@ -188,6 +199,9 @@ class WorkflowKind:
 WORKFLOW_KINDS: dict[str, WorkflowKind] = {
     "campaign": WorkflowKind(start_campaign_kind, WORKFLOW_TYPE, ends_in_learn=True),
     "campaign-quiet": WorkflowKind(start_quiet, QUIET_WORKFLOW_TYPE, ends_in_learn=True),
+    "campaign-one-queue": WorkflowKind(
+        start_one_queue, SINGLE_QUEUE_WORKFLOW_TYPE, ends_in_learn=True
+    ),
     "floor": WorkflowKind(start_floor, FLOOR_WORKFLOW_TYPE, ends_in_learn=False),
     "bare": WorkflowKind(start_bare, BARE_WORKFLOW_TYPE, ends_in_learn=False),
 }

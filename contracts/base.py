@@ -23,6 +23,16 @@ class Artifact(Contract):
     produced_at: datetime = Field(description="When the service produced it (service clock).")
 
 
+def omit_unset(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """`data` without the `keys` whose value is unset (None or empty): fields added after the
+    first release, left out so that a reader of the version before (which refuses unknown
+    fields) still reads what this one writes."""
+    for key in keys:
+        if data.get(key) in (None, []):
+            data.pop(key, None)
+    return data
+
+
 def describe_errors(err: ValidationError, root: str) -> str:
     """The first five problems of a ValidationError on one line: `field.path: message; ...`
     (a validator's own message without pydantic's "Value error, ")."""

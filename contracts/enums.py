@@ -6,14 +6,16 @@ from enum import StrEnum
 
 
 class CampaignState(StrEnum):
-    """The eight states of the campaign graph, and CANCELLED: where a cancel ends a campaign
-    (from any state but LEARN; never retried, never FAILED)."""
+    """The eight states of the campaign graph; AWAITING_APPROVAL, where a campaign that requires
+    approval waits for a reviewer between the quality gate and PUBLISH; and CANCELLED: where a
+    cancel ends a campaign (from any state but LEARN; never retried, never FAILED)."""
 
     IDLE = "IDLE"
     RADAR_SCAN = "RADAR_SCAN"
     STRATEGY_GEN = "STRATEGY_GEN"
     CONTENT_PROD = "CONTENT_PROD"
     QUALITY_AUDIT = "QUALITY_AUDIT"
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
     PUBLISH = "PUBLISH"
     LEARN = "LEARN"
     FAILED = "FAILED"
@@ -58,6 +60,12 @@ class FailureReason(StrEnum):
     (A malformed one fails with type ValidationError, naming every bad field.)"""
     INTERNAL_ERROR = "INTERNAL_ERROR"
     """A bug in the orchestrator's own code (an unexpected exception in an activity)."""
+    APPROVAL_REJECTED = "APPROVAL_REJECTED"
+    """A reviewer rejected the audited content (their comment is the message). An operator
+    retry resumes at content production, with the comment as feedback."""
+    APPROVAL_TIMEOUT = "APPROVAL_TIMEOUT"
+    """Nobody decided on the audited content before the approval deadline. An operator retry
+    asks for a decision again, with a new deadline."""
 
     @property
     def ends_the_run(self) -> bool:
@@ -91,6 +99,22 @@ class Refusal(StrEnum):
     """`request_start` for a campaign that is past IDLE or already asked to start."""
     CAMPAIGN_ENDED = "CAMPAIGN_ENDED"
     """The campaign's workflow has closed (answered by the client, not the workflow)."""
+    NOT_AWAITING_APPROVAL = "NOT_AWAITING_APPROVAL"
+    """A review decision while the campaign does not wait for one."""
+    NOT_AN_APPROVER = "NOT_AN_APPROVER"
+    """A review decision by someone the campaign's approval policy does not name."""
+    WRONG_REVISION = "WRONG_REVISION"
+    """A review decision about a content revision other than the one audited and waiting."""
+    ALREADY_DECIDED = "ALREADY_DECIDED"
+    """A review decision after another one on the same revision was accepted."""
+    COMMENT_REQUIRED = "COMMENT_REQUIRED"
+    """`reject` or `request_changes` without a comment (the next revision needs one)."""
+    INVALID_REQUEST = "INVALID_REQUEST"
+    """A command without its input (a review decision needs a reviewer and a revision)."""
+    ALREADY_PAUSED = "ALREADY_PAUSED"
+    """`pause` while a pause is already requested or holding."""
+    NOT_PAUSED = "NOT_PAUSED"
+    """`resume` while the campaign is not paused."""
 
 
 class ServiceName(StrEnum):

@@ -36,7 +36,12 @@ TRANSITION_ACTIONS = frozenset(
      LogAction.CAMPAIGN_COMPLETED, LogAction.RETRY_WINDOW_EXPIRED}
 )  # fmt: skip
 # Also notified, by campaigns that hand their events to the outbox (older ones did not).
-OUTBOX_ONLY_ACTIONS = frozenset({LogAction.CAMPAIGN_CANCELLED, LogAction.ALREADY_PUBLISHED})
+OUTBOX_ONLY_ACTIONS = frozenset(
+    {LogAction.CAMPAIGN_CANCELLED, LogAction.ALREADY_PUBLISHED,
+     LogAction.APPROVAL_REQUESTED, LogAction.APPROVAL_REMINDER, LogAction.APPROVED,
+     LogAction.CHANGES_REQUESTED, LogAction.REJECTED, LogAction.CAMPAIGN_PAUSED,
+     LogAction.CAMPAIGN_RESUMED}
+)  # fmt: skip
 
 
 class TransitionEvent(Contract):

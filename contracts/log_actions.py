@@ -19,6 +19,16 @@ class LogAction(StrEnum):
     STEP_STARTED = "step_started"
     STEP_COMPLETED = "step_completed"
     QUALITY_GATE_PASSED = "quality_gate_passed"
+    # a person's review before PUBLISH (campaigns with an approval policy)
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVAL_REMINDER = "approval_reminder"
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+    REJECTED = "rejected"
+    # pause and resume, at a step boundary
+    PAUSE_REQUESTED = "pause_requested"
+    CAMPAIGN_PAUSED = "campaign_paused"
+    CAMPAIGN_RESUMED = "campaign_resumed"
     # FAILED, and the operator's retries
     CAMPAIGN_FAILED = "campaign_failed"
     RETRY_ACCEPTED = "retry_accepted"

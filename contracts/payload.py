@@ -6,7 +6,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import (
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from contracts.artifacts import (
     LearningSummary,
@@ -16,10 +22,11 @@ from contracts.artifacts import (
     StrategyBrief,
     TrendReport,
 )
-from contracts.base import Contract
+from contracts.base import Contract, omit_unset
 from contracts.brief import CampaignBrief
 from contracts.enums import CampaignState, FailureReason
 from contracts.log_actions import LogAction
+from contracts.review import ApprovalWait, PauseInfo, ReviewRecord
 
 
 class TraceEntry(Contract):
@@ -60,6 +67,16 @@ class CampaignPayload(Contract):
     publish_receipt: PublishReceipt | None = None
     learning_summary: LearningSummary | None = None
 
+    approval: ApprovalWait | None = Field(
+        default=None, description="While it waits in AWAITING_APPROVAL: for what, until when."
+    )
+    reviews: list[ReviewRecord] = Field(
+        default_factory=list, description="Every accepted review decision, oldest first."
+    )
+    paused: PauseInfo | None = Field(
+        default=None, description="From an accepted `pause` until its `resume`."
+    )
+
     execution_log: list[TraceEntry] = Field(default_factory=list)
     unlogged_refusals: int = Field(
         default=0,
@@ -67,6 +84,16 @@ class CampaignPayload(Contract):
         description="Refused `retry` signals beyond the first few per failure, counted here "
         "instead of logged one by one (the log stays bounded).",
     )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return omit_unset(handler(self), ("approval", "reviews", "paused"))
+
+    def review_of_current_revision(self) -> ReviewRecord | None:
+        """The last accepted decision about the content as it is now, if any."""
+        last = self.reviews[-1] if self.reviews else None
+        current = self.content.revision if self.content else None
+        return last if last is not None and last.revision == current else None
 
     @model_validator(mode="after")
     def _log_is_contiguous(self) -> CampaignPayload:

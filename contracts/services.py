@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from contracts.artifacts import (
     LearningSummary,
@@ -32,7 +32,7 @@ from contracts.artifacts import (
     StrategyBrief,
     TrendReport,
 )
-from contracts.base import Artifact, Contract
+from contracts.base import Artifact, Contract, omit_unset
 from contracts.brief import CampaignBrief
 from contracts.enums import CampaignState, ServiceName
 
@@ -64,6 +64,16 @@ class ContentRequest(ServiceRequest):
     feedback: QualityReport | None = Field(
         default=None, description="The audit that rejected the previous revision, if any."
     )
+    reviewer_comment: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="A reviewer's comment on the previous revision (changes requested, or "
+        "rejected), if any. Left out when unset.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return omit_unset(handler(self), ("reviewer_comment",))
 
 
 class AuditRequest(ServiceRequest):

@@ -16,10 +16,11 @@ from pydantic import (
 )
 
 from contracts.artifacts import PublishReceipt
-from contracts.base import Contract
+from contracts.base import Contract, omit_unset
 from contracts.brief import CampaignBrief
 from contracts.enums import CampaignState, FailureReason
 from contracts.payload import CampaignPayload, FailureDetails
+from contracts.review import ApprovalPolicy
 from contracts.services import PIPELINE
 
 
@@ -53,7 +54,7 @@ class CarriedState(Contract):
 
 
 # Fields added after the first release: left out of the JSON when unset (see CampaignInput).
-NEWER_OPTIONAL_KEYS = ("brand", "priority")
+NEWER_OPTIONAL_KEYS = ("brand", "priority", "approval")
 
 
 class CampaignInput(Contract):
@@ -98,6 +99,13 @@ class CampaignInput(Contract):
         "launch's steps go before the others' on every queue (Temporal's priority key).",
     )
 
+    approval: ApprovalPolicy | None = Field(
+        default=None,
+        description="Set: after the quality gate passes, the campaign waits in "
+        "AWAITING_APPROVAL for a reviewer's `approve`, `reject` or `request_changes` about the "
+        "audited revision before it publishes. Unset (the default): no approval step.",
+    )
+
     continue_as_new_after_events: int = Field(
         default=5_000,
         ge=200,
@@ -111,13 +119,9 @@ class CampaignInput(Contract):
 
     @model_serializer(mode="wrap")
     def _leave_out_unset_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """No `brand`/`priority` keys when unset: a worker of the version before them (which
-        refuses unknown fields) still runs the campaigns that today's clients start."""
-        data: dict[str, Any] = handler(self)
-        for key in NEWER_OPTIONAL_KEYS:
-            if data.get(key) is None:
-                data.pop(key, None)
-        return data
+        """No `brand`/`priority`/`approval` keys when unset: a worker of the version before
+        them (which refuses unknown fields) still runs the campaigns today's clients start."""
+        return omit_unset(handler(self), NEWER_OPTIONAL_KEYS)
 
     @field_validator("brand")
     @classmethod

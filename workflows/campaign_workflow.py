@@ -3,6 +3,12 @@
     IDLE -> RADAR_SCAN -> STRATEGY_GEN -> CONTENT_PROD -> QUALITY_AUDIT -> PUBLISH -> LEARN
                                                           (gate fails, or a step gives up) -> FAILED
 
+With an approval policy in its input, a campaign waits in AWAITING_APPROVAL after the gate for a
+reviewer's `approve` (on to PUBLISH), `request_changes` (back to CONTENT_PROD, the comment as
+feedback) or `reject` (FAILED; a retry resumes at CONTENT_PROD); no decision by the deadline
+fails it too (a retry asks again). A `pause` holds any campaign before its next step until
+`resume`.
+
 Each step is one activity (one HTTP call). A step that gives up, or a closed quality gate, parks
 the campaign in FAILED, where it waits durably for a retry (the `request_retry` update or the
 `retry` signal; at most `max_retries`) and then resumes from the step that failed (content
@@ -34,13 +40,19 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from activities import CampaignActivities
     from contracts import (
+        ANYONE,
+        APPROVE_UPDATE,
         CONTENT_PROD_STEP,
         LEARN_STEP,
+        PAUSE_UPDATE,
         PAYLOAD_QUERY,
         PIPELINE,
         PUBLISH_STEP,
         QUALITY_AUDIT_STEP,
         RADAR_SCAN_STEP,
+        REJECT_UPDATE,
+        REQUEST_CHANGES_UPDATE,
+        RESUME_UPDATE,
         RETRY_SIGNAL,
         RETRY_UPDATE,
         START_SIGNAL,
@@ -48,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         STATE_QUERY,
         STRATEGY_GEN_STEP,
         WORKFLOW_TYPE,
+        ApprovalWait,
         AuditRequest,
         CampaignBrief,
         CampaignInput,
@@ -56,9 +69,13 @@ with workflow.unsafe.imports_passed_through():
         CampaignState,
         CarriedState,
         ContentRequest,
+        Decision,
         FailureReason,
         LearnRequest,
         LogAction,
+        PauseAccepted,
+        PauseInfo,
+        PauseRequest,
         PublicationLookup,
         PublicationRecord,
         PublishReceipt,
@@ -67,6 +84,9 @@ with workflow.unsafe.imports_passed_through():
         Refusal,
         RetryAccepted,
         RetryRequest,
+        ReviewAccepted,
+        ReviewRecord,
+        ReviewRequest,
         StartAccepted,
         StartRequest,
         Step,
@@ -180,7 +200,7 @@ class CampaignWorkflow:
                 self._refusals_logged = carried.refusals_logged
         self._ending = False  # the retry window closed: the workflow is ending
         self._cancelling = False
-        self._sa_written: dict[str, str | int | None] = {}
+        self._sa_written: dict[str, str | int | bool | list[str] | None] = {}
         self._observer = CampaignObserver(valid.notify_transitions)
 
     # ---- the graph, top to bottom ------------------------------------------------------------
@@ -252,29 +272,38 @@ class CampaignWorkflow:
                     campaign_id=p.campaign_id, brief=p.brief, trend_report=_have(p.trend_report)
                 ),
             )
-        if self._due(CONTENT_PROD_STEP):
-            # After a closed gate, the next revision is produced against the audit's findings.
-            p.content = await self._step(
-                CONTENT_PROD_STEP,
-                ContentRequest(
-                    campaign_id=p.campaign_id,
-                    brief=p.brief,
-                    strategy=_have(p.strategy),
-                    revision=p.content.revision + 1 if p.content else 0,
-                    feedback=p.quality_report if p.content else None,
-                ),
-            )
-        if self._due(QUALITY_AUDIT_STEP):
-            p.quality_report = await self._step(
-                QUALITY_AUDIT_STEP,
-                AuditRequest(
-                    campaign_id=p.campaign_id,
-                    brief=p.brief,
-                    strategy=_have(p.strategy),
-                    content=_have(p.content),
-                ),
-            )
-            self._quality_gate()
+        while True:  # back to CONTENT_PROD when a reviewer requests changes
+            if self._due(CONTENT_PROD_STEP):
+                # The next revision is produced against the audit's findings and the reviewer's
+                # comment on the previous one, if any.
+                review = p.review_of_current_revision()
+                p.content = await self._step(
+                    CONTENT_PROD_STEP,
+                    ContentRequest(
+                        campaign_id=p.campaign_id,
+                        brief=p.brief,
+                        strategy=_have(p.strategy),
+                        revision=p.content.revision + 1 if p.content else 0,
+                        feedback=p.quality_report if p.content else None,
+                        reviewer_comment=review.comment if review else None,
+                    ),
+                )
+            if self._due(QUALITY_AUDIT_STEP):
+                p.quality_report = await self._step(
+                    QUALITY_AUDIT_STEP,
+                    AuditRequest(
+                        campaign_id=p.campaign_id,
+                        brief=p.brief,
+                        strategy=_have(p.strategy),
+                        content=_have(p.content),
+                    ),
+                )
+                self._quality_gate()
+            if self._due(PUBLISH_STEP) and self._awaits_approval():
+                if not await self._await_review():  # changes requested
+                    self._resume_at = S.CONTENT_PROD
+                    continue
+            break
         if self._due(PUBLISH_STEP):
             p.publish_receipt = await self._step(
                 PUBLISH_STEP,
@@ -295,6 +324,97 @@ class CampaignWorkflow:
                     quality_report=_have(p.quality_report),
                 ),
             )
+
+    # ---- a person in the loop: approval before PUBLISH ---------------------------------------
+
+    def _awaits_approval(self) -> bool:
+        """An approval policy, and no approval yet of the content as it is now."""
+        review = self._payload.review_of_current_revision()
+        return self._input.approval is not None and not (
+            review is not None and review.decision is Decision.APPROVE
+        )
+
+    async def _await_review(self) -> bool:
+        """AWAITING_APPROVAL: wait for a decision on the audited revision, with a reminder, until
+        the deadline. True: approved; False: changes requested (back to CONTENT_PROD). A
+        rejection or the deadline fails the campaign (StepFailed)."""
+        p, policy = self._payload, self._input.approval
+        assert policy is not None  # _awaits_approval
+        revision = _have(p.content).revision
+        now = workflow.now()
+        p.state = S.AWAITING_APPROVAL
+        self._resume_at = S.PUBLISH  # a timeout's retry asks again
+        p.approval = ApprovalWait(
+            revision=revision,
+            approvers=policy.approvers,
+            requested_at=now,
+            deadline=now + policy.deadline,
+        )
+        self._trace(
+            A.APPROVAL_REQUESTED,
+            {
+                "revision": revision,
+                "approvers": ", ".join(policy.approvers) or "anyone",
+                "deadline": p.approval.deadline.isoformat(),
+            },
+        )
+        self._publish_search_attributes()
+        decided = await self._wait_for_review(until=now + policy.reminder_delay())
+        if not decided:
+            p.approval.reminded = True
+            self._trace(
+                A.APPROVAL_REMINDER,
+                {"revision": revision, "deadline": p.approval.deadline.isoformat()},
+            )
+            decided = await self._wait_for_review(until=p.approval.deadline)
+        wait, p.approval = p.approval, None
+        if not decided:
+            raise StepFailed(
+                FailureReason.APPROVAL_TIMEOUT,
+                S.AWAITING_APPROVAL,
+                f"no decision on revision {revision} by {wait.deadline.isoformat()} (approval "
+                f"deadline {policy.deadline}); a retry asks again",
+                resume_at=S.PUBLISH,
+            )
+        review = p.reviews[-1]
+        details = {"reviewer": review.reviewer, "revision": revision, "comment": review.comment}
+        if review.decision is Decision.APPROVE:
+            self._trace(A.APPROVED, details)
+            return True
+        if review.decision is Decision.REQUEST_CHANGES:
+            self._trace(A.CHANGES_REQUESTED, details)
+            return False
+        self._trace(A.REJECTED, details)
+        raise StepFailed(
+            FailureReason.APPROVAL_REJECTED,
+            S.AWAITING_APPROVAL,
+            f"rejected by {review.reviewer}: {review.comment}",
+            resume_at=S.CONTENT_PROD,
+        )
+
+    async def _wait_for_review(self, until: datetime) -> bool:
+        """True once a decision on the waiting revision was accepted; False at `until`."""
+        waiting = self._payload.approval
+        assert waiting is not None  # set by _await_review
+        try:
+            await workflow.wait_condition(
+                lambda: self._review_decided(waiting),
+                timeout=max(until - workflow.now(), timedelta(seconds=1)),
+                timeout_summary="approval reminder"
+                if not waiting.reminded
+                else "approval deadline",
+            )
+        except TimeoutError:
+            return False
+        return True
+
+    def _review_decided(self, waiting: ApprovalWait) -> bool:
+        reviews = self._payload.reviews
+        return (
+            bool(reviews)
+            and reviews[-1].revision == waiting.revision
+            and (reviews[-1].at >= waiting.requested_at)
+        )
 
     # ---- one publication per campaign id ------------------------------------------------------
 
@@ -488,6 +608,146 @@ class CampaignWorkflow:
         if refusal is not None:
             raise ApplicationError(refusal[1], type=refusal[0].value, non_retryable=True)
 
+    # A reviewer's decision on the audited revision (campaigns with an approval policy). The
+    # validators refuse with a Refusal and leave nothing in history; a handler runs right after
+    # its validator, so of two decisions sent at once one is accepted and the other refused.
+
+    @workflow.update(name=APPROVE_UPDATE)
+    def approve(self, request: ReviewRequest | None = None) -> ReviewAccepted:
+        return self._decide(Decision.APPROVE, request)
+
+    @approve.validator
+    def _validate_approve(self, request: ReviewRequest | None = None) -> None:
+        _refuse(self._review_refusal(Decision.APPROVE, request))
+
+    @workflow.update(name=REJECT_UPDATE)
+    def reject(self, request: ReviewRequest | None = None) -> ReviewAccepted:
+        return self._decide(Decision.REJECT, request)
+
+    @reject.validator
+    def _validate_reject(self, request: ReviewRequest | None = None) -> None:
+        _refuse(self._review_refusal(Decision.REJECT, request))
+
+    @workflow.update(name=REQUEST_CHANGES_UPDATE)
+    def request_changes(self, request: ReviewRequest | None = None) -> ReviewAccepted:
+        return self._decide(Decision.REQUEST_CHANGES, request)
+
+    @request_changes.validator
+    def _validate_request_changes(self, request: ReviewRequest | None = None) -> None:
+        _refuse(self._review_refusal(Decision.REQUEST_CHANGES, request))
+
+    def _decide(self, decision: Decision, request: ReviewRequest | None) -> ReviewAccepted:
+        p = self._payload
+        assert request is not None  # the validator refused None
+        p.reviews.append(
+            ReviewRecord(
+                decision=decision,
+                reviewer=request.reviewer,
+                revision=request.revision,
+                comment=request.comment,
+                at=workflow.now(),
+            )
+        )
+        following = {
+            Decision.APPROVE: S.PUBLISH,
+            Decision.REQUEST_CHANGES: S.CONTENT_PROD,
+            Decision.REJECT: S.FAILED,
+        }
+        return ReviewAccepted(
+            campaign_id=p.campaign_id,
+            decision=decision,
+            reviewer=request.reviewer,
+            revision=request.revision,
+            next_state=following[decision],
+        )
+
+    def _review_refusal(
+        self, decision: Decision, request: ReviewRequest | None
+    ) -> tuple[Refusal, str] | None:
+        p = self._payload
+        if self._being_cancelled():
+            return Refusal.CANCELLED, "the campaign is being cancelled"
+        if request is None:
+            return Refusal.INVALID_REQUEST, (
+                'a decision needs {"reviewer": ..., "revision": ..., "comment": ...}'
+            )
+        waiting = p.approval
+        if waiting is None:
+            why = (
+                "it has no approval step"
+                if self._input.approval is None
+                else "it waits for no decision now"
+            )
+            return Refusal.NOT_AWAITING_APPROVAL, f"campaign is {p.state}: {why}"
+        if self._review_decided(waiting):
+            last = p.reviews[-1]
+            return Refusal.ALREADY_DECIDED, (
+                f"{last.reviewer} already decided {last.decision} on revision {last.revision}"
+            )
+        policy = self._input.approval
+        if policy is not None and not policy.may_decide(request.reviewer):
+            return Refusal.NOT_AN_APPROVER, (
+                f"{request.reviewer!r} is not an approver of this campaign "
+                f"({', '.join(policy.approvers)})"
+            )
+        if request.revision != waiting.revision:
+            return Refusal.WRONG_REVISION, (
+                f"revision {request.revision} is not the one audited and waiting for a "
+                f"decision ({waiting.revision})"
+            )
+        if decision is not Decision.APPROVE and not request.comment.strip():
+            return Refusal.COMMENT_REQUIRED, f"{decision} needs a comment: say what to change"
+        return None
+
+    # Pause and resume: held at the next step boundary (never inside a service call).
+
+    @workflow.update(name=PAUSE_UPDATE)
+    def pause(self, request: PauseRequest | None = None) -> PauseAccepted:
+        p = self._payload
+        request = request or PauseRequest()
+        p.paused = PauseInfo(
+            requested_by=request.requested_by, reason=request.reason, requested_at=workflow.now()
+        )
+        self._trace(
+            A.PAUSE_REQUESTED, {"requested_by": request.requested_by, "reason": request.reason}
+        )
+        return PauseAccepted(
+            campaign_id=p.campaign_id,
+            paused=True,
+            detail=f"holds before its next step (now {p.state}); a step in flight finishes",
+        )
+
+    @pause.validator
+    def _validate_pause(self, request: PauseRequest | None = None) -> None:
+        p = self._payload
+        if self._being_cancelled():
+            _refuse((Refusal.CANCELLED, "the campaign is being cancelled"))
+        if self._ending or p.state is S.LEARN:
+            _refuse((Refusal.CAMPAIGN_ENDED, f"the campaign is ending ({p.state})"))
+        if p.paused is not None:
+            _refuse((Refusal.ALREADY_PAUSED, f"paused by {p.paused.requested_by} already"))
+
+    @workflow.update(name=RESUME_UPDATE)
+    def resume(self, request: PauseRequest | None = None) -> PauseAccepted:
+        p = self._payload
+        request = request or PauseRequest()
+        held = p.paused.held_before if p.paused else None
+        p.paused = None
+        if held is None:  # not yet at a boundary: the pause is withdrawn
+            self._trace(A.CAMPAIGN_RESUMED, {"requested_by": request.requested_by})
+        return PauseAccepted(
+            campaign_id=p.campaign_id,
+            paused=False,
+            detail=f"goes on with {held}" if held else "the pause is withdrawn; it goes on",
+        )
+
+    @resume.validator
+    def _validate_resume(self, request: PauseRequest | None = None) -> None:
+        if self._being_cancelled():
+            _refuse((Refusal.CANCELLED, "the campaign is being cancelled"))
+        if self._payload.paused is None:
+            _refuse((Refusal.NOT_PAUSED, f"campaign is not paused ({self._payload.state})"))
+
     @workflow.signal(name=RETRY_SIGNAL)
     def retry(self, request: RetryRequest | object = None, *extra: object) -> None:
         valid = _signal_model(RetryRequest, RETRY_SIGNAL, request, extra)
@@ -625,6 +885,7 @@ class CampaignWorkflow:
         """Enter the step's state and run its activity under the step's retry policy."""
         p = self._payload
         state = step.state
+        await self._hold_if_paused(before=state)
         self._resume_at = state
         p.state = state
         self._trace(A.STEP_STARTED, {"service": step.service.value})
@@ -703,6 +964,21 @@ class CampaignWorkflow:
                 )
             raise
 
+    async def _hold_if_paused(self, before: CampaignState) -> None:
+        """A step boundary: while a `pause` holds, wait here (never inside a service call)."""
+        p = self._payload
+        if p.paused is None:
+            return
+        p.paused.held_before = before
+        self._trace(
+            A.CAMPAIGN_PAUSED,
+            {"before": before.value, "requested_by": p.paused.requested_by,
+             "reason": p.paused.reason},
+        )  # fmt: skip
+        self._publish_search_attributes()
+        await workflow.wait_condition(lambda: p.paused is None)
+        self._trace(A.CAMPAIGN_RESUMED, {"before": before.value})
+
     def _task_queue_for(self, step: Step[Any, Any]) -> str | None:
         """The step's service queue; None (the workflow's own) for campaigns started before."""
         if self._service_queues:
@@ -732,7 +1008,7 @@ class CampaignWorkflow:
         entry = p.add_trace(ORCHESTRATOR, action, details, at=workflow.now())
         self._deprecate_search_attributes_patch()
         # The Web UI's "current details"; not a command, so it does not touch history or replay.
-        workflow.set_current_details(current_details(p))
+        workflow.set_current_details(current_details(p, workflow.info().workflow_id))
         # Logs and metrics; webhook events only for campaigns started with notify_transitions.
         self._observer.on_trace(p, entry)
 
@@ -763,6 +1039,19 @@ class CampaignWorkflow:
                 else sa.CAMPAIGN_FAILURE_REASON.value_unset()
             )
             written[sa.CAMPAIGN_FAILURE_REASON.name] = reason
+        # Set only once a campaign waits for a review or is held: others never write them.
+        approvers = (p.approval.approvers or [ANYONE]) if p.approval is not None else None
+        if written.get(sa.CAMPAIGN_APPROVERS.name) != approvers:
+            updates.append(
+                sa.CAMPAIGN_APPROVERS.value_set(approvers)
+                if approvers is not None
+                else sa.CAMPAIGN_APPROVERS.value_unset()
+            )
+            written[sa.CAMPAIGN_APPROVERS.name] = approvers
+        held = p.paused is not None and p.paused.held_before is not None
+        if written.get(sa.CAMPAIGN_PAUSED.name, False) != held:
+            updates.append(sa.CAMPAIGN_PAUSED.value_set(held))
+            written[sa.CAMPAIGN_PAUSED.name] = held
         if updates:
             workflow.upsert_search_attributes(updates)
 
@@ -798,6 +1087,12 @@ def _one_model(model: type[ModelT], what: str, value: object, extra: tuple[objec
             non_retryable=True,
         )
     return model.model_validate(value)
+
+
+def _refuse(refusal: tuple[Refusal, str] | None) -> None:
+    """An update validator's refusal: the caller gets it, history gets nothing."""
+    if refusal is not None:
+        raise ApplicationError(refusal[1], type=refusal[0].value, non_retryable=True)
 
 
 def _signal_model(

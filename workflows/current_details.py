@@ -23,7 +23,15 @@ def _entry(entry: TraceEntry) -> str:
     return line + (f": {_clip(details, 160)}" if details else "")
 
 
-def current_details(p: CampaignPayload) -> str:
+def current_details(p: CampaignPayload, workflow_id: str | None = None) -> str:
+    """`workflow_id`: the campaign's (a scheduled run's is not campaign-<campaign_id>)."""
+    wid = workflow_id or workflow_id_for(p.campaign_id)
+    # What an operator types: the campaign id, or a scheduled run's workflow id.
+    ref = (
+        workflow_id
+        if workflow_id and workflow_id != workflow_id_for(p.campaign_id)
+        else str(p.campaign_id)
+    )
     lines = [f"**State:** `{p.state}` · operator retries used: {p.retry_count} of {p.max_retries}"]
     failure = p.failure
     if p.state is CampaignState.CANCELLED:
@@ -36,7 +44,6 @@ def current_details(p: CampaignPayload) -> str:
             f"> {_clip(failure.message)}",
             "",
         ]
-        workflow_id = workflow_id_for(p.campaign_id)
         if failure.reason is FailureReason.CANCELLED:
             lines.append("Cancelled by request: the campaign is ending.")
         elif failure.reason is FailureReason.ALREADY_PUBLISHED:
@@ -46,8 +53,8 @@ def current_details(p: CampaignPayload) -> str:
                 f"**How to retry** ({p.max_retries - p.retry_count} left; it resumes at the "
                 "step that failed):",
                 "",
-                f"- `campaign retry {p.campaign_id}`",
-                f"- `temporal workflow update execute --workflow-id {workflow_id} "
+                f"- `campaign retry {ref}`",
+                f"- `temporal workflow update execute --workflow-id {wid} "
                 """--name request_retry --input '{"requested_by": "you"}'`""",
             ]
         else:
@@ -57,10 +64,33 @@ def current_details(p: CampaignPayload) -> str:
             )
     elif p.state is CampaignState.LEARN and p.publish_receipt is not None:
         lines += ["", f"Published as `{p.publish_receipt.publication_id}`."]
+    elif p.state is CampaignState.AWAITING_APPROVAL and p.approval is not None:
+        wait = p.approval
+        who = ", ".join(wait.approvers) or "anyone"
+        decide = f"{ref} --revision {wait.revision} --as <you>"
+        lines += [
+            "",
+            f"**Waiting for approval** of content revision {wait.revision}, by {who}, until "
+            f"{wait.deadline:%Y-%m-%d %H:%M} UTC{' (reminded)' if wait.reminded else ''}:",
+            "",
+            f"- `campaign approve {decide}`",
+            f'- `campaign request-changes {decide} --comment "..."`',
+            f'- `campaign reject {decide} --comment "..."`',
+        ]
     elif p.state is CampaignState.IDLE:
         lines += [
             "",
-            f"Waiting in IDLE: `campaign start {p.campaign_id}`, or the `request_start` update.",
+            f"Waiting in IDLE: `campaign start {ref}`, or the `request_start` update.",
+        ]
+    if p.paused is not None:
+        held = p.paused
+        where = (
+            f"holds before `{held.held_before}`" if held.held_before else "holds at its next step"
+        )
+        why = f": {_clip(held.reason, 120)}" if held.reason else ""
+        lines += [
+            "",
+            f"**Paused** by {held.requested_by}{why} ({where}): `campaign resume {ref}`",
         ]
     lines += ["", "**Latest log entries**", ""]
     lines += [_entry(e) for e in p.execution_log[-LOG_ENTRIES:]]

@@ -38,7 +38,8 @@ with workflow.unsafe.imports_passed_through():
 A = LogAction
 INFO_ACTIONS = frozenset(
     {A.CAMPAIGN_FAILED, A.RETRY_ACCEPTED, A.RETRY_REFUSED, A.CAMPAIGN_COMPLETED,
-     A.RETRY_WINDOW_EXPIRED, A.CAMPAIGN_CANCELLED}
+     A.RETRY_WINDOW_EXPIRED, A.CAMPAIGN_CANCELLED, A.APPROVAL_REQUESTED, A.APPROVED,
+     A.CHANGES_REQUESTED, A.REJECTED, A.CAMPAIGN_PAUSED, A.CAMPAIGN_RESUMED}
 )  # fmt: skip
 # The actions that end a campaign, by outcome (campaign_outcomes_total).
 OUTCOMES = {
@@ -75,7 +76,13 @@ class CampaignObserver:
 
     def on_trace(self, payload: CampaignPayload, entry: TraceEntry) -> None:
         action = entry.action
-        level = logging.INFO if action in INFO_ACTIONS else logging.DEBUG
+        level = (
+            logging.WARNING
+            if action == A.APPROVAL_REMINDER
+            else logging.INFO
+            if action in INFO_ACTIONS
+            else logging.DEBUG
+        )
         if workflow.logger.isEnabledFor(level):
             workflow.logger.log(
                 level,

@@ -13,6 +13,9 @@ A day's work:
   campaign retry --all-failed                resume every FAILED one (one batch signal)
   campaign start <id>                        start one created with start_immediately false
   campaign cancel <id>                       stop one
+  campaign pause <id> / resume <id>          hold one at its next step, let it go on
+  campaign list --approver ana               what waits for ana's approval
+  campaign approve <id> / reject <id> -m ... / request-changes <id> -m ...
   campaign schedule create <sid> -f brief.json --cron "0 9 * * MON"   a campaign every Monday
 
 Connection settings come from Temporal's envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
@@ -33,7 +36,7 @@ from typing import NoReturn
 
 import typer
 
-from campaign_cli import batch_command, commands, schedule_command
+from campaign_cli import batch_command, commands, review_commands, schedule_command
 from campaign_cli.console import EXIT_BUG, err_console
 from orchestrator_connection.process_exit import exit_code, exit_without_finalizing
 
@@ -52,6 +55,11 @@ app.command()(commands.log)
 app.command("list")(commands.list_campaigns_command)
 app.command()(commands.cancel)
 app.command()(batch_command.batch)
+app.command()(review_commands.approve)
+app.command()(review_commands.reject)
+app.command("request-changes")(review_commands.request_changes)
+app.command()(review_commands.pause)
+app.command()(review_commands.resume)
 app.add_typer(schedule_command.app, name="schedule")
 
 

@@ -419,6 +419,11 @@ def list_campaigns_command(
     task_queue: Annotated[
         str | None, typer.Option(metavar="NAME", help="Only campaigns on this task queue")
     ] = None,
+    approver: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Only those waiting for a decision NAME may make"),
+    ] = None,
+    paused: Annotated[bool, typer.Option("--paused", help="Only those held by a pause")] = False,
     limit: Annotated[
         int, typer.Option(metavar="N", help="At most this many, newest first", min=1)
     ] = 50,
@@ -435,13 +440,15 @@ def list_campaigns_command(
       campaign list --status running                 everything still in flight
       campaign list --status failed                  ended as failed (retry window closed)
       campaign list --state LEARN --limit 500 --json
+      campaign list --approver ana                   waiting for a decision ana may make
+      campaign list --paused                         held by a pause
 
     The visibility query is printed on stderr: paste it into the Web UI's workflow list filter
     or `temporal workflow list --query` to see the same campaigns there. Needs no worker.
     """
     from orchestrator_client.campaign_ops import list_campaigns
 
-    query = _visibility_query_or_exit(state, status, failure_reason, task_queue)
+    query = _visibility_query_or_exit(state, status, failure_reason, task_queue, approver, paused)
     found = run(lambda client: list_campaigns(client, query, limit=limit), address, namespace)
     print_campaigns(found, query, limit, as_json)
 
@@ -451,6 +458,8 @@ def _visibility_query_or_exit(
     status: list[ExecutionStatus] | None,
     failure_reason: list[FailureReason] | None,
     task_queue: str | None,
+    approver: str | None = None,
+    paused: bool = False,
 ) -> str:
     from orchestrator_client.campaign_errors import CampaignError
     from orchestrator_client.campaign_ops import visibility_query
@@ -461,6 +470,8 @@ def _visibility_query_or_exit(
             execution_statuses=[s.temporal for s in status or ()],
             failure_reasons=failure_reason or (),
             task_queue=task_queue,
+            approver=approver,
+            paused=paused,
         )
     except CampaignError as err:
         raise fail(str(err), EXIT_INPUT) from None

@@ -117,9 +117,13 @@ def print_status(st: CampaignStatus, note: str | None, as_json: bool) -> None:
         return
     reason = f"  reason={st.failure_reason}" if st.failure_reason else ""
     retries = f"  retries={st.retry_count}" if st.retry_count is not None else ""
+    paused = "  PAUSED" if st.paused and st.running else ""
+    approvers = (
+        f"  approvers={','.join(st.approvers)}" if st.approvers is not None and st.running else ""
+    )
     out.print(
         f"{st.workflow_id}  {st.state or '-'}  ({st.execution_status.lower()})"
-        f"{retries}{reason}{'  (' + note + ')' if note else ''}",
+        f"{retries}{reason}{paused}{approvers}{'  (' + note + ')' if note else ''}",
         markup=False,
     )
 

@@ -71,6 +71,8 @@ APP_SECTION = "## Worker and clients (`CAMPAIGN_`)"
 CLI_ENV: tuple[tuple[str, str, str], ...] = (
     ("CAMPAIGN_DEBUG", "unset", "Set (e.g. `1`): an unexpected error (exit 70) prints its "
      "traceback before its one line."),
+    ("CAMPAIGN_REVIEWER", "your login name", "Who `campaign approve`, `reject`, "
+     "`request-changes`, `pause` and `resume` say decides (`--as` / `--requested-by` win)."),
 )  # fmt: skip
 
 ENVCONFIG: tuple[tuple[str, str], ...] = (

@@ -1,8 +1,10 @@
-"""The demo: two campaigns through the whole graph on the embedded dev server.
+"""The demo: three campaigns through the whole graph on the embedded dev server.
 
-One publishes straight away. The other promises "guaranteed" results, so the audit reports a
+One publishes straight away. The second promises "guaranteed" results, so the audit reports a
 CRITICAL check and the quality gate parks it in FAILED; an operator's `retry` signal then makes
-the content service revise the copy against the audit, and it publishes.
+the content service revise the copy against the audit, and it publishes. The third requires a
+compliance officer's approval: it waits in AWAITING_APPROVAL, the officer requests a change,
+the content service revises it, and the officer approves the new revision before it publishes.
 """
 
 from __future__ import annotations
@@ -16,20 +18,29 @@ from temporalio.client import Client, WorkflowHandle
 
 from contracts import (
     STATE_QUERY,
+    ApprovalPolicy,
     CampaignBrief,
     CampaignInput,
     CampaignOutcome,
     CampaignPayload,
     CampaignState,
     Channel,
+    Decision,
     RetryRequest,
+    ReviewRequest,
 )
 from devstack.stack import DevStack
-from orchestrator_client.campaign_ops import campaign_payload, retry_campaign, start_campaign
+from orchestrator_client.campaign_ops import (
+    campaign_payload,
+    retry_campaign,
+    review_campaign,
+    start_campaign,
+)
 from orchestrator_client.wording import counted
 from orchestrator_connection.temporal_client import connect
 
 STEP_TIMEOUT = 120.0
+OFFICER = "compliance@nimbus.example"
 
 
 def demo_briefs() -> tuple[CampaignBrief, CampaignBrief]:
@@ -52,6 +63,17 @@ def demo_briefs() -> tuple[CampaignBrief, CampaignBrief]:
     return clean, risky
 
 
+def regulated_brief() -> CampaignBrief:
+    return CampaignBrief(
+        name="Spring rates: Nimbus fixed saver",
+        objective="Announce the Nimbus fixed saver at 3.1% a year to grow deposits",
+        audience="Savers aged 30-60 in Europe",
+        channels=[Channel.EMAIL, Channel.BLOG],
+        budget=30_000,
+        keywords=["fixed saver", "interest rate"],
+    )
+
+
 async def _wait_for_state(
     handle: WorkflowHandle[Any, CampaignOutcome], wanted: CampaignState
 ) -> None:
@@ -61,6 +83,17 @@ async def _wait_for_state(
             return
         await asyncio.sleep(0.2)
     raise TimeoutError(f"{handle.id} did not reach {wanted} within {STEP_TIMEOUT:.0f}s")
+
+
+async def _wait_for_revision(client: Client, workflow_id: str, revision: int) -> int:
+    """Until the campaign waits for a decision on `revision` (audited, gate passed)."""
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while time.monotonic() < deadline:
+        payload = await campaign_payload(client, workflow_id)
+        if payload.approval is not None and payload.approval.revision >= revision:
+            return payload.approval.revision
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"{workflow_id}: revision {revision} did not reach AWAITING_APPROVAL")
 
 
 def _line(payload: CampaignPayload) -> str:
@@ -107,15 +140,58 @@ async def run_demo(client: Client, task_queue: str, ui_url: str | None) -> list[
     results.append(await campaign_payload(client, second.id))
     print(f"   -> {_line(results[-1])}")
 
+    regulated = regulated_brief()
+    print(f"\n3) '{regulated.name}': regulated, so a compliance officer approves it first")
+    third = await start_campaign(
+        client,
+        CampaignInput(
+            campaign_id=uuid4(), brief=regulated, approval=ApprovalPolicy(approvers=[OFFICER])
+        ),
+        task_queue=task_queue,
+    )
+    print(f"   started {third.id} (approval required, by {OFFICER})")
+    await _wait_for_state(third, CampaignState.AWAITING_APPROVAL)
+    waiting = await campaign_payload(client, third.id)
+    assert waiting.approval is not None
+    print(
+        f"   -> waits in AWAITING_APPROVAL for revision {waiting.approval.revision} "
+        f"(`campaign list --approver {OFFICER}` lists it)"
+    )
+    comment = 'say "3.1% a year, fixed for 12 months", and no "guaranteed"'
+    review = await review_campaign(
+        client,
+        third.id,
+        Decision.REQUEST_CHANGES,
+        ReviewRequest(reviewer=OFFICER, revision=waiting.approval.revision, comment=comment),
+    )
+    print(
+        f"   the officer requests changes (`campaign request-changes {third.id} -m ...`): "
+        f"back to {review.next_state}"
+    )
+    revised = await _wait_for_revision(client, third.id, waiting.approval.revision + 1)
+    review = await review_campaign(
+        client,
+        third.id,
+        Decision.APPROVE,
+        ReviewRequest(reviewer=OFFICER, revision=revised, comment="compliant now"),
+    )
+    print(
+        f"   revision {revised} audited and waiting; the officer approves it "
+        f"(`campaign approve {third.id}`): on to {review.next_state} ..."
+    )
+    await asyncio.wait_for(third.result(), STEP_TIMEOUT)
+    results.append(await campaign_payload(client, third.id))
+    print(f"   -> {_line(results[-1])}")
+
     print("\nOutcomes")
-    for handle, payload in zip((first, second), results, strict=True):
+    for handle, payload in zip((first, second, third), results, strict=True):
         print(
             f"   {handle.id}  {payload.state:<6} retries={payload.retry_count}  "
             f"{payload.brief.name}"
         )
     if ui_url:
         print(f"\nTemporal Web UI: {ui_url}/namespaces/default/workflows")
-        for handle in (first, second):
+        for handle in (first, second, third):
             print(f"   {ui_url}/namespaces/default/workflows/{handle.id}")
     return results
 

@@ -32,7 +32,7 @@ FAIRNESS_FLAGS: tuple[str, ...] = (
 
 def search_attribute_flags() -> list[str]:
     """`--search-attribute NAME=Type` flags that register ours on `temporal server start-dev`."""
-    types = {"KEYWORD": "Keyword", "INT": "Int"}
+    types = {"KEYWORD": "Keyword", "INT": "Int", "KEYWORD_LIST": "KeywordList", "BOOL": "Bool"}
     flags: list[str] = []
     for key in SEARCH_ATTRIBUTES:
         flags += ["--search-attribute", f"{key.name}={types[key.indexed_value_type.name]}"]

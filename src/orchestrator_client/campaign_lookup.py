@@ -64,6 +64,8 @@ class CampaignStatus:
     close_time: datetime | None
     task_queue: str | None = None
     name: str | None = None  # the brief's name, from the memo our clients set at start
+    paused: bool = False  # held by a `pause` at a step boundary
+    approvers: tuple[str, ...] | None = None  # waiting for a review: who may decide ("*": any)
 
     @property
     def running(self) -> bool:
@@ -89,6 +91,8 @@ class CampaignStatus:
             "close_time": self.close_time.isoformat() if self.close_time else None,
             "task_queue": self.task_queue,
             "name": self.name,
+            "paused": self.paused,
+            "approvers": list(self.approvers) if self.approvers is not None else None,
         }
 
 
@@ -152,7 +156,17 @@ def status_of(info: WorkflowExecutionInfo, name: str | None = None) -> CampaignS
         close_time=info.close_time.ToDatetime(UTC) if info.HasField("close_time") else None,
         task_queue=info.task_queue or None,
         name=name,
+        paused=_search_attribute(info, sa.CAMPAIGN_PAUSED.name) is True,
+        approvers=_keyword_list(info, sa.CAMPAIGN_APPROVERS.name),
     )
+
+
+def _keyword_list(info: WorkflowExecutionInfo, key: str) -> tuple[str, ...] | None:
+    payload = info.search_attributes.indexed_fields.get(key)
+    if payload is None or not payload.data:
+        return None
+    value = json.loads(payload.data)
+    return tuple(value) if isinstance(value, list) else (str(value),)
 
 
 def _search_attribute(info: WorkflowExecutionInfo, key: str) -> Any:

@@ -41,7 +41,13 @@ from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlread
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import (
+    ANYONE,
+    APPROVE_UPDATE,
+    PAUSE_UPDATE,
     PAYLOAD_QUERY,
+    REJECT_UPDATE,
+    REQUEST_CHANGES_UPDATE,
+    RESUME_UPDATE,
     RETRY_SIGNAL,
     RETRY_UPDATE,
     START_UPDATE,
@@ -50,11 +56,16 @@ from contracts import (
     CampaignOutcome,
     CampaignPayload,
     CampaignState,
+    Decision,
     FailureReason,
     LogAction,
+    PauseAccepted,
+    PauseRequest,
     Refusal,
     RetryAccepted,
     RetryRequest,
+    ReviewAccepted,
+    ReviewRequest,
     StartAccepted,
     StartRequest,
     split_scheduled_workflow_id,
@@ -89,7 +100,7 @@ ID_REUSE_POLICY = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
 # An update or a query needs a worker to answer it: give up waiting after this long.
 UPDATE_TIMEOUT = timedelta(seconds=10)
 QUERY_TIMEOUT = timedelta(seconds=5)  # a polling worker answers a query in milliseconds
-AnswerT = TypeVar("AnswerT", RetryAccepted, StartAccepted)
+AnswerT = TypeVar("AnswerT", RetryAccepted, StartAccepted, ReviewAccepted, PauseAccepted)
 
 
 def target(client: Client) -> str:
@@ -128,11 +139,12 @@ async def start_campaign(
     *,
     task_queue: str,
     id_reuse_policy: WorkflowIDReusePolicy = ID_REUSE_POLICY,
+    workflow_type: str = WORKFLOW_TYPE,  # another only for the benchmark's variants
 ) -> WorkflowHandle[Any, CampaignOutcome]:
     """Start the campaign's workflow. With start_immediately=False it waits in IDLE for `start`."""
     try:
         return await client.start_workflow(
-            WORKFLOW_TYPE,  # by name: clients need not load the workflow's code
+            workflow_type,  # by name: clients need not load the workflow's code
             campaign,
             id=workflow_id_for(campaign.campaign_id),
             result_type=CampaignOutcome,
@@ -284,7 +296,7 @@ async def _update(
     ref: str,
     update: str,
     command: str,
-    request: RetryRequest | StartRequest,
+    request: RetryRequest | StartRequest | ReviewRequest | PauseRequest,
     answer: type[AnswerT],
     rpc_timeout: timedelta,
     check_worker: bool = True,
@@ -401,8 +413,11 @@ def visibility_query(
     execution_statuses: Sequence[WorkflowExecutionStatus] = (),
     failure_reasons: Sequence[FailureReason] = (),
     task_queue: str | None = None,
+    approver: str | None = None,
+    paused: bool = False,
 ) -> str:
-    """A visibility (list filter) query over campaigns, the same one the Web UI accepts."""
+    """A visibility (list filter) query over campaigns, the same one the Web UI accepts.
+    `approver`: those waiting for a review that this person (or anyone) may decide."""
     clauses = [f"WorkflowType = {_quoted(WORKFLOW_TYPE)}"]
     if states:
         clauses.append(_states_clause(states))
@@ -414,6 +429,10 @@ def visibility_query(
         )
     if task_queue:
         clauses.append(f"TaskQueue = {_quoted(task_queue)}")
+    if approver:
+        clauses.append(_one_of(sa.CAMPAIGN_APPROVERS.name, [approver, ANYONE]))
+    if paused:
+        clauses.append(f"{sa.CAMPAIGN_PAUSED.name} = true")
     return " AND ".join(clauses)
 
 
@@ -430,6 +449,58 @@ async def list_campaigns(
 
 async def count_campaigns(client: Client, query: str) -> int:
     return (await client.count_workflows(query)).count
+
+
+# ---- a person in the loop: review decisions, pause and resume --------------------------------
+
+REVIEW_UPDATES = {
+    Decision.APPROVE: APPROVE_UPDATE,
+    Decision.REJECT: REJECT_UPDATE,
+    Decision.REQUEST_CHANGES: REQUEST_CHANGES_UPDATE,
+}
+
+
+async def review_campaign(
+    client: Client,
+    ref: str,
+    decision: Decision,
+    request: ReviewRequest,
+    *,
+    rpc_timeout: timedelta = UPDATE_TIMEOUT,
+) -> ReviewAccepted:
+    """A reviewer's decision on the revision waiting for approval: the workflow's answer, or
+    CommandRefused (not waiting, not an approver, another revision, already decided, ...)."""
+    update = REVIEW_UPDATES[decision]
+    command = decision.value.replace("_", " ")
+    return await _update(client, ref, update, command, request, ReviewAccepted, rpc_timeout)
+
+
+async def waiting_revision(client: Client, ref: str) -> int:
+    """The content revision the campaign waits for a decision on (a payload query), or
+    CommandRefused NOT_AWAITING_APPROVAL."""
+    payload = await campaign_payload(client, ref)
+    if payload.approval is None:
+        raise CommandRefused(
+            Refusal.NOT_AWAITING_APPROVAL,
+            workflow_id_from_ref(ref),
+            "review",
+            f"campaign is {payload.state}: it waits for no decision now",
+        )
+    return payload.approval.revision
+
+
+async def pause_campaign(
+    client: Client, ref: str, request: PauseRequest, *, rpc_timeout: timedelta = UPDATE_TIMEOUT
+) -> PauseAccepted:
+    """Hold the campaign at its next step boundary (the `pause` update)."""
+    return await _update(client, ref, PAUSE_UPDATE, "pause", request, PauseAccepted, rpc_timeout)
+
+
+async def resume_campaign(
+    client: Client, ref: str, request: PauseRequest, *, rpc_timeout: timedelta = UPDATE_TIMEOUT
+) -> PauseAccepted:
+    """Let a paused campaign go on (the `resume` update)."""
+    return await _update(client, ref, RESUME_UPDATE, "resume", request, PauseAccepted, rpc_timeout)
 
 
 # ---- create-then-start, cancel ---------------------------------------------------------------

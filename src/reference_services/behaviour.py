@@ -26,11 +26,12 @@ unsubstantiated claim, e.g. "Grow sign-ups with guaranteed savings", the content
 draft (revision 0, no feedback) leads every piece with that claim taken verbatim from the brief,
 so the audit fails `unsubstantiated_claims` (CRITICAL) and the verdict is FAIL.
 
-THE REVISION. Called with `feedback` (the failed QualityReport) and `revision` >= 1, the content
-service revises the draft: it replaces or removes every phrase quoted by the feedback's failed
-checks, every guardrail of `strategy.guardrails` and every claim of `UNSUBSTANTIATED_CLAIMS`
-("guaranteed" -> "targeted", "risk-free" -> "flexible", "100%" -> "fully", ...; `SAFER_WORDING`),
-so the next audit passes. This is how an operator's `retry` after a failed quality gate leads to
+THE REVISION. Called with `feedback` (the failed QualityReport) or a `reviewer_comment`, and
+`revision` >= 1, the content service revises the draft: it replaces or removes every phrase
+quoted by the feedback's failed checks or in double quotes in the reviewer's comment, every
+guardrail of `strategy.guardrails` and every claim of `UNSUBSTANTIATED_CLAIMS` ("guaranteed" ->
+"targeted", "risk-free" -> "flexible", "100%" -> "fully", ...; `SAFER_WORDING`), so the next
+audit passes. This is how an operator's `retry` after a failed quality gate leads to
 a publication.
 """
 
@@ -635,10 +636,13 @@ def produce_content(
     req: ContentRequest, rng: random.Random, artifact_id: UUID, now: datetime
 ) -> ProducedContent:
     brief, strategy = req.brief, req.strategy
-    revising = req.feedback is not None and req.revision >= 1
+    revising = (req.feedback is not None or bool(req.reviewer_comment)) and req.revision >= 1
     phrases: list[str] = []
-    if req.feedback is not None and revising:
-        phrases = [*quoted_phrases(req.feedback), *strategy.guardrails, *UNSUBSTANTIATED_CLAIMS]
+    if revising:
+        audited = quoted_phrases(req.feedback) if req.feedback is not None else []
+        # A reviewer's comment: the phrases it quotes go too ("drop \"guaranteed\"").
+        reviewed = re.findall(r'"([^"]+)"', req.reviewer_comment or "")
+        phrases = [*audited, *reviewed, *strategy.guardrails, *UNSUBSTANTIATED_CLAIMS]
     pieces: list[ContentPiece] = []
     for channel in strategy.channels:
         limits = CHANNEL_LIMITS[channel]

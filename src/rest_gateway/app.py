@@ -46,9 +46,14 @@ from contracts import (
     CampaignInput,
     CampaignPayload,
     CampaignState,
+    Decision,
     FailureReason,
+    PauseAccepted,
+    PauseRequest,
     RetryAccepted,
     RetryRequest,
+    ReviewAccepted,
+    ReviewRequest,
     StartAccepted,
     StartRequest,
     workflow_id_for,
@@ -68,7 +73,10 @@ from orchestrator_client.campaign_ops import (
     campaign_status,
     cancel_campaign,
     list_campaigns,
+    pause_campaign,
+    resume_campaign,
     retry_campaign,
+    review_campaign,
     send_start,
     start_campaign,
     target,
@@ -143,6 +151,11 @@ class CampaignView(BaseModel):
     close_time: str | None
     task_queue: str | None = None
     name: str | None = Field(default=None, description="The brief's name (set at start).")
+    paused: bool = Field(default=False, description="Held by a `pause` at a step boundary.")
+    approvers: list[str] | None = Field(
+        default=None,
+        description="Waiting for a review: who may decide ('*': anyone); null otherwise.",
+    )
     payload: CampaignPayload | None = None
 
 
@@ -552,9 +565,23 @@ def create_app(
         running: Annotated[
             bool | None, Query(description="true: open campaigns only; false: ended only")
         ] = None,
+        approver: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=100,
+                description="Only those waiting for a decision this person may make",
+            ),
+        ] = None,
+        paused: Annotated[bool, Query(description="true: only those held by a pause")] = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> CampaignList:
-        query = visibility_query(states=state or (), failure_reasons=failure_reason or ())
+        query = visibility_query(
+            states=state or (),
+            failure_reasons=failure_reason or (),
+            approver=approver,
+            paused=paused,
+        )
         if running is not None:
             query += " AND ExecutionStatus " + ("=" if running else "!=") + " 'Running'"
         found = await list_campaigns(client, query, limit=limit)
@@ -611,6 +638,64 @@ def create_app(
         return await retry_campaign(
             client, campaign, body or RetryRequest(requested_by="rest"), rpc_timeout=query_timeout
         )
+
+    def review_route(decision: Decision) -> None:
+        path = decision.value.replace("_", "-")
+        then = {
+            Decision.APPROVE: "it publishes",
+            Decision.REJECT: "it parks in FAILED (APPROVAL_REJECTED); a retry revises it",
+            Decision.REQUEST_CHANGES: "back to CONTENT_PROD with the comment as feedback",
+        }[decision]
+
+        async def review(
+            campaign: str, body: ReviewRequest, client: TemporalClient
+        ) -> ReviewAccepted:
+            return await review_campaign(
+                client, campaign, decision, body, rpc_timeout=query_timeout
+            )
+
+        app.post(
+            f"{API}/{{campaign}}/{path}",
+            response_model=ReviewAccepted,
+            responses=UPDATE_ERRORS,
+            summary=f"A reviewer's decision, {decision.value}: {then} (the `{decision.value}` "
+            "update)",
+            description="For a campaign waiting in AWAITING_APPROVAL. 200: the workflow's answer. "
+            "409 `not_awaiting_approval`, `not_an_approver`, `wrong_revision`, "
+            "`already_decided`, `comment_required`, `cancelled` or `campaign_ended`, with the "
+            "reason in `detail`.",
+            operation_id=f"{decision.value}_campaign",
+        )(review)
+
+    for decision in Decision:
+        review_route(decision)
+
+    @app.post(
+        f"{API}/{{campaign}}/pause",
+        response_model=PauseAccepted,
+        responses=UPDATE_ERRORS,
+        summary="Hold a campaign at its next step boundary (the `pause` update)",
+        description="200: accepted (it holds before its next step). 409 `already_paused`, "
+        "`cancelled` or `campaign_ended`.",
+    )
+    async def pause(
+        campaign: str, client: TemporalClient, body: PauseRequest | None = None
+    ) -> PauseAccepted:
+        request = body or PauseRequest(requested_by="rest")
+        return await pause_campaign(client, campaign, request, rpc_timeout=query_timeout)
+
+    @app.post(
+        f"{API}/{{campaign}}/resume",
+        response_model=PauseAccepted,
+        responses=UPDATE_ERRORS,
+        summary="Let a paused campaign go on (the `resume` update)",
+        description="200: accepted. 409 `not_paused`, `cancelled` or `campaign_ended`.",
+    )
+    async def resume(
+        campaign: str, client: TemporalClient, body: PauseRequest | None = None
+    ) -> PauseAccepted:
+        request = body or PauseRequest(requested_by="rest")
+        return await resume_campaign(client, campaign, request, rpc_timeout=query_timeout)
 
     @app.post(
         f"{API}/{{campaign}}/cancel",

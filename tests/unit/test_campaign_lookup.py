@@ -75,6 +75,8 @@ def test_a_parked_campaign_reads_as_the_sdk_wrote_it() -> None:
         "close_time": None,
         "task_queue": "campaigns",
         "name": "Spring launch",
+        "paused": False,
+        "approvers": None,
     }
     assert st.running
 

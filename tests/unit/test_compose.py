@@ -299,7 +299,7 @@ def test_registered_search_attributes_are_the_workflows(
 ) -> None:
     env = env_of(services["temporal-namespace"])
     registered = dict(item.split("=") for item in env["SEARCH_ATTRIBUTES"].split())
-    types = {"KEYWORD": "Keyword", "INT": "Int"}
+    types = {"KEYWORD": "Keyword", "INT": "Int", "KEYWORD_LIST": "KeywordList", "BOOL": "Bool"}
     assert registered == {
         key.name: types[key.indexed_value_type.name] for key in search_attributes.ALL
     }
