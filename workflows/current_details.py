@@ -76,6 +76,8 @@ def current_details(p: CampaignPayload, workflow_id: str | None = None) -> str:
             f"- `campaign approve {decide}`",
             f'- `campaign request-changes {decide} --comment "..."`',
             f'- `campaign reject {decide} --comment "..."`',
+            f"- `temporal workflow update execute --workflow-id {wid} --name approve --input "
+            f"""'{{"reviewer": "<you>", "revision": {wait.revision}}}'`""",
         ]
     elif p.state is CampaignState.IDLE:
         lines += [

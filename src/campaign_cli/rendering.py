@@ -138,7 +138,7 @@ def print_campaigns(found: list[CampaignStatus], query: str, limit: int, as_json
         out.print("no campaigns match", markup=False)
         return
     header = (
-        f"{'WORKFLOW ID':<45} {'NAME':<24} {'STATE':<13} {'STATUS':<10} {'FAILURE REASON':<24} "
+        f"{'WORKFLOW ID':<45} {'NAME':<24} {'STATE':<17} {'STATUS':<10} {'FAILURE REASON':<24} "
         "RETRIES"
     )
     out.print(header + "  STARTED (UTC)", markup=False)
@@ -154,7 +154,7 @@ def status_line(st: CampaignStatus) -> str:
     name = st.name or "-"
     name = name if len(name) <= 24 else name[:23] + "…"
     return (
-        f"{st.workflow_id:<45} {name:<24} {st.state or '-':<13} "
+        f"{st.workflow_id:<45} {name:<24} {st.state or '-':<17} "
         f"{st.execution_status.lower():<10} {st.failure_reason or '-':<24} {retries!s:>7}  "
         f"{started}"
     )

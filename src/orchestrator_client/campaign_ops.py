@@ -478,6 +478,9 @@ async def review_campaign(
 async def waiting_revision(client: Client, ref: str) -> int:
     """The content revision the campaign waits for a decision on (a payload query), or
     CommandRefused NOT_AWAITING_APPROVAL."""
+    status = await campaign_status(client, ref)
+    if not status.running:
+        raise CommandRefused(Refusal.CAMPAIGN_ENDED, status.workflow_id, "review", _ended(status))
     payload = await campaign_payload(client, ref)
     if payload.approval is None:
         raise CommandRefused(
