@@ -568,6 +568,8 @@ class CampaignWorkflow:
         step = p.state if p.state is not S.FAILED else (p.failure.step if p.failure else p.state)
         p.mark_failed(FailureReason.CANCELLED, "cancelled by request", step=step, at=workflow.now())
         p.state = S.CANCELLED  # the failure says where; the state, that it ended by request
+        # It ended: it no longer waits for a review nor holds (search attributes, current details).
+        p.approval = p.paused = None
         self._trace(
             A.CAMPAIGN_CANCELLED, {"step": step.value, "published": p.publish_receipt is not None}
         )
@@ -673,6 +675,10 @@ class CampaignWorkflow:
             )
         waiting = p.approval
         if waiting is None:
+            # Decided already (a decision sent at once with the winner's, or late): say by whom.
+            decided = next((r for r in reversed(p.reviews) if r.revision == request.revision), None)
+            if decided is not None:
+                return _already_decided(decided)
             why = (
                 "it has no approval step"
                 if self._input.approval is None
@@ -680,10 +686,7 @@ class CampaignWorkflow:
             )
             return Refusal.NOT_AWAITING_APPROVAL, f"campaign is {p.state}: {why}"
         if self._review_decided(waiting):
-            last = p.reviews[-1]
-            return Refusal.ALREADY_DECIDED, (
-                f"{last.reviewer} already decided {last.decision} on revision {last.revision}"
-            )
+            return _already_decided(p.reviews[-1])
         policy = self._input.approval
         if policy is not None and not policy.may_decide(request.reviewer):
             return Refusal.NOT_AN_APPROVER, (
@@ -987,16 +990,19 @@ class CampaignWorkflow:
 
     def _idempotency_key(self, state: CampaignState) -> str:
         """Same for every Temporal retry of a step. RADAR_SCAN to QUALITY_AUDIT: new for each
-        run and each operator retry (their answers may change, nothing is lost by asking again).
-        PUBLISH and LEARN: one key per campaign id, for every run and retry: a publication (or
-        the record of its outcome) happens once, and a lost answer comes back from the record."""
+        run, each operator retry and each review decision (a new revision is a new request;
+        their answers may change, nothing is lost by asking again). PUBLISH and LEARN: one key
+        per campaign id, for every run and retry: a publication (or the record of its outcome)
+        happens once, and a lost answer comes back from the record."""
         p = self._payload
         if state in (S.PUBLISH, S.LEARN) and self._guarded():
             return f"{p.campaign_id}:{state.value}"
         if state is S.PUBLISH:
             workflow.deprecate_patch(STABLE_PUBLISH_KEY)
             return f"{p.campaign_id}:{p.execution_id}:{state.value}"
-        return f"{p.campaign_id}:{p.execution_id}:{state.value}:r{p.retry_count}"
+        # After review decisions (a new revision), a new key; without any, as before.
+        reviewed = f":d{len(p.reviews)}" if p.reviews else ""
+        return f"{p.campaign_id}:{p.execution_id}:{state.value}:r{p.retry_count}{reviewed}"
 
     def _guarded(self) -> bool:
         if self._guarantees is None:
@@ -1093,6 +1099,12 @@ def _refuse(refusal: tuple[Refusal, str] | None) -> None:
     """An update validator's refusal: the caller gets it, history gets nothing."""
     if refusal is not None:
         raise ApplicationError(refusal[1], type=refusal[0].value, non_retryable=True)
+
+
+def _already_decided(review: ReviewRecord) -> tuple[Refusal, str]:
+    return Refusal.ALREADY_DECIDED, (
+        f"{review.reviewer} already decided {review.decision} on revision {review.revision}"
+    )
 
 
 def _signal_model(

@@ -3,6 +3,7 @@
     .venv/bin/python tests/histories/record.py --label v2            # the working tree's worker
     .venv/bin/python tests/histories/record.py --label v4 --rev 3afbc96   # a committed version
     .venv/bin/python tests/histories/record.py --label v5-schedules --only scheduled_run,...
+    .venv/bin/python tests/histories/record.py --label v6-review --only approval_approved,...
 
 Writes tests/histories/<label>/<scenario>.json. Real runs: a file-backed dev server and the
 reference services on free loopback ports (in a temporary directory), and a real worker process.
@@ -24,6 +25,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,12 +47,25 @@ if str(ROOT) not in sys.path:  # run as a script: make `tests.` importable
     sys.path.insert(0, str(ROOT))
 
 from contracts import (  # noqa: E402
+    APPROVE_UPDATE,
+    PAUSE_UPDATE,
+    REJECT_UPDATE,
+    REQUEST_CHANGES_UPDATE,
+    RESUME_UPDATE,
     RETRY_SIGNAL,
     START_SIGNAL,
     WORKFLOW_TYPE,
+    ApprovalPolicy,
+    ApprovalWait,
     CampaignInput,
     CampaignState,
+    FailureReason,
+    LogAction,
+    PauseAccepted,
+    PauseRequest,
     RetryRequest,
+    ReviewAccepted,
+    ReviewRequest,
     ServiceName,
     StartRequest,
     workflow_id_for,
@@ -67,6 +82,7 @@ from tests.reliability.support import (  # noqa: E402
     WorkerProcess,
     campaign,
     outcomes,
+    payload_of,
     retries,
     wait_for_state,
 )
@@ -260,6 +276,137 @@ async def _appeared(handle: WorkflowHandle[Any, Any]) -> None:
     raise AssertionError(f"{handle.id} never started")
 
 
+# ---- a person in the loop: approval before PUBLISH, pause and resume (label v6-review) --------
+
+APPROVER = "ana"
+
+
+def reviewed(i: int, policy: ApprovalPolicy | None = None) -> CampaignInput:
+    """A campaign that waits for ana's decision after the quality gate."""
+    return campaign(i).model_copy(
+        update={"approval": policy or ApprovalPolicy(approvers=[APPROVER])}
+    )
+
+
+async def awaiting_approval(client: Client, workflow_id: str, revision: int = 0) -> ApprovalWait:
+    """Until the campaign waits in AWAITING_APPROVAL for a decision on `revision` (or later)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        p = await payload_of(client, workflow_id)
+        waiting = p.approval
+        if p.state is CampaignState.AWAITING_APPROVAL and waiting and waiting.revision >= revision:
+            return waiting
+        await asyncio.sleep(0.1)
+    log = [(e.action, e.details) for e in p.execution_log[-6:]]
+    raise AssertionError(
+        f"{workflow_id} never waited for a decision on revision {revision}: {p.state}, "
+        f"{p.failure}, last log entries {log}"
+    )
+
+
+async def decide(
+    client: Client, workflow_id: str, update: str, revision: int, comment: str = ""
+) -> ReviewAccepted:
+    """ana's decision on `revision`, by the update of that name (as `campaign approve` sends)."""
+    request = ReviewRequest(reviewer=APPROVER, revision=revision, comment=comment)
+    answer: ReviewAccepted = await client.get_workflow_handle(workflow_id).execute_update(
+        update, request, result_type=ReviewAccepted
+    )
+    return answer
+
+
+async def failed_with(client: Client, workflow_id: str, reason: FailureReason) -> None:
+    await wait_for_state(client, workflow_id, CampaignState.FAILED)
+    failure = (await payload_of(client, workflow_id)).failure
+    assert failure is not None and failure.reason is reason, failure
+
+
+async def approval_approved(client: Client, admin: Admin, queue: str) -> WorkflowHandle[Any, Any]:
+    """AWAITING_APPROVAL after the gate; ana approves the audited revision; it publishes."""
+    handle = await begin(client, reviewed(12), queue)
+    waiting = await awaiting_approval(client, handle.id)
+    answer = await decide(client, handle.id, APPROVE_UPDATE, waiting.revision, "fine as it is")
+    assert answer.next_state is CampaignState.PUBLISH, answer
+    await outcomes(client, [handle], within=60)
+    return handle
+
+
+async def approval_changes_requested(
+    client: Client, admin: Admin, queue: str
+) -> WorkflowHandle[Any, Any]:
+    """ana requests changes: back to CONTENT_PROD, a new revision is audited; she approves it."""
+    handle = await begin(client, reviewed(13), queue)
+    waiting = await awaiting_approval(client, handle.id)
+    comment = 'drop "reliability" from the subject line'
+    answer = await decide(client, handle.id, REQUEST_CHANGES_UPDATE, waiting.revision, comment)
+    assert answer.next_state is CampaignState.CONTENT_PROD, answer
+    revised = await awaiting_approval(client, handle.id, waiting.revision + 1)
+    await decide(client, handle.id, APPROVE_UPDATE, revised.revision, "better")
+    await outcomes(client, [handle], within=60)
+    return handle
+
+
+async def approval_rejected_retried(
+    client: Client, admin: Admin, queue: str
+) -> WorkflowHandle[Any, Any]:
+    """ana rejects: FAILED (APPROVAL_REJECTED); an operator retry produces a new revision
+    against her comment; she approves it."""
+    handle = await begin(client, reviewed(14), queue)
+    waiting = await awaiting_approval(client, handle.id)
+    comment = 'no "reliability" claims in a bakery newsletter'
+    answer = await decide(client, handle.id, REJECT_UPDATE, waiting.revision, comment)
+    assert answer.next_state is CampaignState.FAILED, answer
+    await failed_with(client, handle.id, FailureReason.APPROVAL_REJECTED)
+    await retry_campaign(client, handle.id, RetryRequest(requested_by="recorder"))
+    revised = await awaiting_approval(client, handle.id, waiting.revision + 1)
+    await decide(client, handle.id, APPROVE_UPDATE, revised.revision, "approved")
+    await outcomes(client, [handle], within=60)
+    return handle
+
+
+async def approval_timeout_retried(
+    client: Client, admin: Admin, queue: str
+) -> WorkflowHandle[Any, Any]:
+    """Nobody decides: a reminder, then FAILED (APPROVAL_TIMEOUT) at the deadline; an operator
+    retry asks again (the same revision, a new deadline) and ana approves in time."""
+    policy = ApprovalPolicy(
+        approvers=[APPROVER], deadline=timedelta(seconds=3), remind_after=timedelta(seconds=1)
+    )
+    handle = await begin(client, reviewed(15, policy), queue)
+    await awaiting_approval(client, handle.id)
+    await failed_with(client, handle.id, FailureReason.APPROVAL_TIMEOUT)
+    log = (await payload_of(client, handle.id)).execution_log
+    assert any(e.action == LogAction.APPROVAL_REMINDER for e in log), "no reminder"
+    await retry_campaign(client, handle.id, RetryRequest(requested_by="recorder"))
+    waiting = await awaiting_approval(client, handle.id)
+    await decide(client, handle.id, APPROVE_UPDATE, waiting.revision, "sorry for the wait")
+    await outcomes(client, [handle], within=60)
+    return handle
+
+
+async def pause_resume(client: Client, admin: Admin, queue: str) -> WorkflowHandle[Any, Any]:
+    """`pause` while STRATEGY_GEN is in flight (a slow service): the step finishes, the campaign
+    holds before CONTENT_PROD; `resume` lets it go on to LEARN."""
+    await admin.faults(latency_ms=3000, services=[ServiceName.STRATEGY.value])
+    handle = await begin(client, campaign(16), queue)
+    await wait_for_state(client, handle.id, CampaignState.STRATEGY_GEN)
+    latest = client.get_workflow_handle(handle.id)
+    request = PauseRequest(requested_by="recorder", reason="hold for the brand review")
+    paused = await latest.execute_update(PAUSE_UPDATE, request, result_type=PauseAccepted)
+    assert paused.paused, paused
+    deadline = time.monotonic() + 60
+    while (held := (await payload_of(client, handle.id)).paused) is None or not held.held_before:
+        assert time.monotonic() < deadline, f"{handle.id} never held"
+        await asyncio.sleep(0.1)
+    assert held.held_before is CampaignState.CONTENT_PROD, held
+    await admin.faults()
+    request = PauseRequest(requested_by="recorder", reason="brand review done")
+    resumed = await latest.execute_update(RESUME_UPDATE, request, result_type=PauseAccepted)
+    assert not resumed.paused, resumed
+    await outcomes(client, [handle], within=60)
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "gate_failure_retry": gate_failure_retry,
@@ -275,6 +422,14 @@ GUARANTEE_SCENARIOS: dict[str, Scenario] = {
     "parked_continue_as_new": parked_continue_as_new,
     "scheduled_run": scheduled_run,
     "scheduled_repeat": scheduled_repeat,
+}
+# Paths of the approval before PUBLISH and of pause/resume (5384daf on; recorded as v6-review).
+REVIEW_SCENARIOS: dict[str, Scenario] = {
+    "approval_approved": approval_approved,
+    "approval_changes_requested": approval_changes_requested,
+    "approval_rejected_retried": approval_rejected_retried,
+    "approval_timeout_retried": approval_timeout_retried,
+    "pause_resume": pause_resume,
 }
 
 
@@ -308,7 +463,7 @@ async def record(out_dir: Path, rev: str | None, only: set[str] | None = None) -
             client = await connect(target_host=stack.config.temporal_address, namespace="default")
             async with httpx.AsyncClient(base_url=stack.config.services_url, timeout=30) as http:
                 admin = Admin(http)
-                scenarios = SCENARIOS if rev else SCENARIOS | GUARANTEE_SCENARIOS
+                scenarios = SCENARIOS if rev else SCENARIOS | GUARANTEE_SCENARIOS | REVIEW_SCENARIOS
                 for name, scenario in scenarios.items():
                     if only is not None and name not in only:
                         continue
@@ -318,6 +473,9 @@ async def record(out_dir: Path, rev: str | None, only: set[str] | None = None) -
                     text = json.dumps(json.loads(history.to_json()), indent=1) + "\n"
                     (out_dir / f"{name}.json").write_text(text, encoding="utf-8")
                     print(f"{out_dir.name}/{name}.json: {len(history.events)} events")
+        except BaseException:
+            print(f"--- the worker's log (end):\n{worker.log_text()[-6000:]}", file=sys.stderr)
+            raise
         finally:
             await asyncio.to_thread(worker.stop)
             await asyncio.to_thread(stack.down)
@@ -329,8 +487,11 @@ def main() -> int:
     parser.add_argument("--rev", help="git revision whose worker records (default: this tree)")
     parser.add_argument("--only", help="comma-separated scenarios (default: all)")
     args = parser.parse_args()
-    (HERE / args.label).mkdir(parents=True, exist_ok=True)
     only = set(args.only.split(",")) if args.only else None
+    known = SCENARIOS | GUARANTEE_SCENARIOS | REVIEW_SCENARIOS
+    if only is not None and (unknown := only - set(known)):
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    (HERE / args.label).mkdir(parents=True, exist_ok=True)
     asyncio.run(record(HERE / args.label, args.rev, only))
     return 0
 

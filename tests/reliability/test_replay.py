@@ -2,7 +2,8 @@
 
 tests/histories/<label>/*.json were recorded by tests/histories/record.py on the dev server:
 v2-* to v4-* by the workers of earlier commits (campaigns started before later changes to the
-graph), release-* by the release itself (CHANGELOG.md); webhooks/ holds the outbox's. A change
+graph), release-* by the release itself (CHANGELOG.md), v5-schedules and v6-review by the worker
+of their commits, with only the paths they added; webhooks/ holds the outbox's. A change
 to the workflow that alters the command sequence of any of them, without workflow.patched(...),
 fails here with a nondeterminism error. No server needed.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
@@ -43,16 +45,30 @@ GUARANTEE_SCENARIOS = {"already_published", "cancel_during_publish", "parked_con
 # A schedule's run (campaign-<template>-<scheduled time>), and a repeat of its time after it
 # published (ALREADY_PUBLISHED at once); recorded alone, under their own label.
 SCHEDULE_SCENARIOS = {"scheduled_run", "scheduled_repeat"}
-# The scenarios whose campaign reached PUBLISH (the step the variants change).
-PUBLISHED = SCENARIOS - {"cancellation", "retry_window_expired"} | {
-    "cancel_during_publish",
-    "scheduled_run",
+# A person in the loop (labels ending in -review, recorded alone): approval before PUBLISH
+# (approved; changes requested then approved; rejected, retried, approved; timed out after a
+# reminder, retried, approved) and a pause held at a step boundary until `resume`.
+REVIEW_SCENARIOS = {
+    "approval_approved",
+    "approval_changes_requested",
+    "approval_rejected_retried",
+    "approval_timeout_retried",
+    "pause_resume",
 }
+# The scenarios whose campaign reached PUBLISH (the step the variants change): every review path
+# ends in LEARN.
+PUBLISHED = (
+    SCENARIOS - {"cancellation", "retry_window_expired"}
+    | {"cancel_during_publish", "scheduled_run"}
+    | REVIEW_SCENARIOS
+)
 
 
 def scenarios_of(label: str) -> set[str]:
     if label.endswith("-schedules"):
         return SCHEDULE_SCENARIOS
+    if label.endswith("-review"):
+        return REVIEW_SCENARIOS
     return SCENARIOS | GUARANTEE_SCENARIOS if label[:3] != "v2-" else SCENARIOS
 
 
@@ -92,6 +108,7 @@ def test_every_representative_run_is_committed_for_every_recorded_version() -> N
     for label in labels:
         assert {p.stem for p in (HISTORIES / label).glob("*.json")} == scenarios_of(label), label
     assert any(scenarios_of(label) > SCENARIOS for label in labels)
+    assert any(scenarios_of(label) == REVIEW_SCENARIOS for label in labels)
 
 
 @pytest.mark.parametrize("path", history_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -118,7 +135,8 @@ async def test_the_same_change_without_the_patch_breaks_replay() -> None:
         else:
             kept.append(path.stem)
     assert set(broken) == PUBLISHED, broken
-    assert set(kept) == (SCENARIOS | GUARANTEE_SCENARIOS | SCHEDULE_SCENARIOS) - PUBLISHED, kept
+    every = SCENARIOS | GUARANTEE_SCENARIOS | SCHEDULE_SCENARIOS | REVIEW_SCENARIOS
+    assert set(kept) == every - PUBLISHED, kept
 
 
 def scheduled_queues(path: Path) -> set[tuple[str, str]]:
@@ -141,9 +159,125 @@ def test_the_service_queues_are_recorded_from_their_patch_on() -> None:
     for path in history_files():
         queues = scheduled_queues(path)
         label = path.parent.name
-        if label.startswith("release-") or int(label[1:].split("-")[0]) >= 4:  # v4, v10, ...
+        if label.startswith("release-") or int(label[1:].split("-")[0]) >= 4:  # v4 ... v6, v10
             assert queues <= on_service_queues, path
         else:
             assert {q for _, q in queues} <= {"<own>"}, path
     happy = HISTORIES / "v4-service-task-queues" / "happy_path.json"
     assert scheduled_queues(happy) == on_service_queues
+
+
+def _payload_value(payload: dict[str, Any]) -> Any:
+    """A search attribute's value as upserted (JSON; None when unset: binary/null, no data)."""
+    data = payload.get("data")
+    return json.loads(base64.b64decode(data)) if data else None
+
+
+def review_markers(path: Path) -> dict[str, Any]:
+    """What a run of a review path shows in its history: the updates accepted (in order), the
+    failure reasons and approvers it set, CampaignPaused as set, the timers that fired (by
+    summary), the revisions produced and publications scheduled, and how it closed."""
+    events: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["events"]
+    upserts = [
+        {k: _payload_value(v) for k, v in a["searchAttributes"]["indexedFields"].items()}
+        for e in events
+        if (a := e.get("upsertWorkflowSearchAttributesEventAttributes"))
+    ]
+    timer_summaries = {
+        e["eventId"]: _payload_value(e.get("userMetadata", {}).get("summary", {}))
+        for e in events
+        if e["eventType"] == "EVENT_TYPE_TIMER_STARTED"
+    }
+    activities = [
+        a["activityType"]["name"]
+        for e in events
+        if (a := e.get("activityTaskScheduledEventAttributes"))
+    ]
+    return {
+        "updates": [
+            a["acceptedRequest"]["input"]["name"]
+            for e in events
+            if (a := e.get("workflowExecutionUpdateAcceptedEventAttributes"))
+        ],
+        "failure_reasons": [
+            u["CampaignFailureReason"] for u in upserts if u.get("CampaignFailureReason")
+        ],
+        "approvers": [u["CampaignApprovers"] for u in upserts if u.get("CampaignApprovers")],
+        "paused": [u["CampaignPaused"] for u in upserts if "CampaignPaused" in u],
+        "timers_fired": [
+            timer_summaries[a["startedEventId"]]
+            for e in events
+            if (a := e.get("timerFiredEventAttributes"))
+        ],
+        "revisions": activities.count("produce_content"),
+        "publications": activities.count("publish_campaign"),
+        "closed": events[-1]["eventType"],
+    }
+
+
+COMPLETED = "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
+# Each review path, as its recorded history must show it (see review_markers).
+REVIEW_MARKERS: dict[str, dict[str, Any]] = {
+    "approval_approved": {
+        "updates": ["approve"],
+        "failure_reasons": [],
+        "approvers": [["ana"]],
+        "paused": [],
+        "timers_fired": [],
+        "revisions": 1,
+        "publications": 1,
+        "closed": COMPLETED,
+    },
+    "approval_changes_requested": {
+        "updates": ["request_changes", "approve"],
+        "failure_reasons": [],
+        "approvers": [["ana"], ["ana"]],  # revision 0, then the revised one
+        "paused": [],
+        "timers_fired": [],
+        "revisions": 2,
+        "publications": 1,
+        "closed": COMPLETED,
+    },
+    "approval_rejected_retried": {
+        "updates": ["reject", "request_retry", "approve"],
+        "failure_reasons": ["APPROVAL_REJECTED"],
+        "approvers": [["ana"], ["ana"]],
+        "paused": [],
+        "timers_fired": [],
+        "revisions": 2,  # the retry resumes at CONTENT_PROD
+        "publications": 1,
+        "closed": COMPLETED,
+    },
+    "approval_timeout_retried": {
+        "updates": ["request_retry", "approve"],
+        "failure_reasons": ["APPROVAL_TIMEOUT"],
+        "approvers": [["ana"], ["ana"]],
+        "paused": [],
+        "timers_fired": ["approval reminder", "approval deadline"],
+        "revisions": 1,  # the retry asks again about the same revision
+        "publications": 1,
+        "closed": COMPLETED,
+    },
+    "pause_resume": {
+        "updates": ["pause", "resume"],
+        "failure_reasons": [],
+        "approvers": [],
+        "paused": [True, False],  # held at a step boundary, then resumed
+        "timers_fired": [],
+        "revisions": 1,
+        "publications": 1,
+        "closed": COMPLETED,
+    },
+}
+
+
+def review_files() -> list[Path]:
+    return [p for p in history_files() if p.parent.name.endswith("-review")]
+
+
+@pytest.mark.parametrize("path", review_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_a_review_history_shows_the_markers_of_its_path(path: Path) -> None:
+    """A recorder scenario that drifted (an update refused instead of accepted, a reminder
+    that never fired, a pause never held) must not pass as a recording of its path."""
+    assert set(REVIEW_MARKERS) == REVIEW_SCENARIOS
+    assert review_markers(path) == REVIEW_MARKERS[path.stem]
