@@ -21,7 +21,13 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from activities.webhook_outbox import WebhookOutbox
-from contracts import CampaignState, FailureReason
+from contracts import (
+    APPROVE_UPDATE,
+    ApprovalPolicy,
+    CampaignState,
+    FailureReason,
+    ReviewRequest,
+)
 from contracts.events import TRANSITION_ACTIONS, TransitionEvent
 from contracts.webhook_outbox import (
     TRANSITION_SIGNAL,
@@ -297,3 +303,32 @@ async def test_a_cancelled_campaign_hands_over_its_events_and_a_cancelled_event(
 
 async def _async_value(value: bool) -> bool:
     return value
+
+
+async def test_a_review_hands_over_its_request_reminder_and_decision_as_events(
+    env: WorkflowEnvironment,
+) -> None:
+    services = FakeServices()
+    webhook = FakeWebhook()
+    policy = ApprovalPolicy(deadline=timedelta(hours=2), remind_after=timedelta(hours=1))
+    async with outbox_worker(env.client, services, webhook) as tq:
+        handle = await start(
+            env.client, tq, campaign_input(notify_transitions=True, approval=policy)
+        )
+        await wait_for_state(handle, CampaignState.AWAITING_APPROVAL)
+        await env.sleep(timedelta(hours=1, minutes=1))  # past the reminder, before the deadline
+        await handle.execute_update(APPROVE_UPDATE, ReviewRequest(reviewer="ana", revision=0))
+        await result(handle)
+        log = (await query_payload(handle)).execution_log
+        review = {"approval_requested", "approval_reminder", "approved"}
+        expected = [e.seq for e in log if e.action in TRANSITION_ACTIONS | review]
+        await eventually(
+            lambda: _async_value(len(webhook.delivered) == len(expected)), "all delivered"
+        )
+    assert [e.seq for e in webhook.delivered] == expected
+    types = [e.type for e in webhook.delivered]
+    assert types.index("approval_requested") < types.index("approval_reminder")
+    assert types.index("approval_reminder") < types.index("approved")
+    reminder = next(e for e in webhook.delivered if e.type == "approval_reminder")
+    assert reminder.state is CampaignState.AWAITING_APPROVAL
+    assert reminder.details["revision"] == 0
