@@ -229,6 +229,7 @@ def status(
     """
     from orchestrator_client.campaign_lookup import (
         describe_campaign,
+        inactive_versions_only,
         step_waiting_for_worker,
         worker_polling,
     )
@@ -242,6 +243,8 @@ def status(
         # Running: say so when nothing can move it on.
         if not await worker_polling(temporal, st.task_queue):
             return st, f"waiting for a worker: none polls task queue '{st.task_queue}'"
+        if inactive := await inactive_versions_only(temporal, st.task_queue):
+            return st, f"waiting for a worker: {inactive}"
         if st.state is None:
             return st, "not picked up by a worker yet"
         return st, await step_waiting_for_worker(temporal, st.task_queue, st.state)

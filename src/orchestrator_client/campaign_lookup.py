@@ -15,10 +15,15 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from temporalio.api.common.v1 import WorkflowExecution as ProtoExecution
-from temporalio.api.enums.v1 import TaskQueueType, WorkflowExecutionStatus
-from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.enums.v1 import (
+    TaskQueueType,
+    WorkerVersioningMode,
+    WorkflowExecutionStatus,
+)
+from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue
 from temporalio.api.workflowservice.v1 import (
     DescribeTaskQueueRequest,
+    DescribeWorkerDeploymentRequest,
     DescribeWorkflowExecutionRequest,
 )
 from temporalio.service import RPCError, RPCStatusCode
@@ -199,6 +204,12 @@ async def worker_polling(temporal: Visibility, task_queue: str, activities: bool
     """Whether a live worker polls the task queue for workflow tasks (or, with `activities`,
     activity tasks), by its pollers' last access times: the server lists a stopped worker's
     poller for minutes."""
+    return bool(await live_pollers(temporal, task_queue, activities))
+
+
+async def live_pollers(
+    temporal: Visibility, task_queue: str, activities: bool = False
+) -> list[PollerInfo]:
     kind = (
         TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY
         if activities
@@ -213,9 +224,48 @@ async def worker_polling(temporal: Visibility, task_queue: str, activities: bool
         timeout=RPC_TIMEOUT,
     )
     now = datetime.now(UTC)
-    return any(
-        now - poller.last_access_time.ToDatetime(UTC) < POLLER_FRESH for poller in described.pollers
-    )
+    return [p for p in described.pollers if now - p.last_access_time.ToDatetime(UTC) < POLLER_FRESH]
+
+
+async def inactive_versions_only(temporal: Visibility, task_queue: str) -> str | None:
+    """Why no task moves when every live poller of the queue is a versioned worker whose build
+    gets no tasks (neither current nor ramping in its Worker Deployment); None otherwise."""
+    pollers = await live_pollers(temporal, task_queue)
+    builds: dict[str, set[str]] = {}
+    for poller in pollers:
+        options = poller.deployment_options
+        if options.worker_versioning_mode != WorkerVersioningMode.WORKER_VERSIONING_MODE_VERSIONED:
+            return None  # an unversioned worker takes the tasks no version gets
+        builds.setdefault(options.deployment_name, set()).add(options.build_id)
+    if not builds:
+        return None
+    notes = []
+    for deployment, polling in sorted(builds.items()):
+        try:
+            described = await temporal.service.describe_worker_deployment(
+                DescribeWorkerDeploymentRequest(
+                    namespace=temporal.namespace, deployment_name=deployment
+                ),
+                timeout=RPC_TIMEOUT,
+            )
+        except RPCError:
+            return None  # cannot tell: say nothing rather than something wrong
+        routing = described.worker_deployment_info.routing_config
+        served = {
+            routing.current_deployment_version.build_id,
+            routing.ramping_deployment_version.build_id,
+        } - {""}
+        if polling & served:
+            return None
+        build = sorted(polling)[-1]
+        current = routing.current_deployment_version.build_id or "none"
+        notes.append(
+            f"only build {', '.join(sorted(polling))} of deployment {deployment} polls task "
+            f"queue '{task_queue}', and it gets no tasks (current: {current}): start a worker "
+            f"of the current build, or make this one current (`temporal worker deployment "
+            f"set-current-version --deployment-name {deployment} --build-id {build}`)"
+        )
+    return "; ".join(notes) or None
 
 
 async def step_waiting_for_worker(
