@@ -240,7 +240,6 @@ class Settings(_WithServices):
         default="campaign-orchestrator",
         min_length=1,
         max_length=200,
-        pattern=r"^[^.]+$",
         description="The Worker Deployment this worker belongs to (no `.` in it).",
     )
     build_id: str = Field(
@@ -273,6 +272,13 @@ class Settings(_WithServices):
     @classmethod
     def _known_roles(cls, value: str) -> str:
         return str(WorkerRoles.parse(value))
+
+    @field_validator("deployment_name")
+    @classmethod
+    def _no_dot(cls, value: str) -> str:
+        if "." in value:
+            raise ValueError(f"{value!r} must not contain '.' (it separates the build id)")
+        return value
 
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:
