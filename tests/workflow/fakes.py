@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 import pytest
 from pydantic import BaseModel
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
@@ -491,3 +492,14 @@ async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
         yield environment
     finally:
         await environment.shutdown()
+
+
+async def update_events(handle: WorkflowHandle[Any, Any]) -> list[EventType.ValueType]:
+    """The update events of the campaign's history (accepted, rejected, completed), in order."""
+    kinds = (
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_REJECTED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+    )
+    history = await handle.fetch_history()
+    return [e.event_type for e in history.events if e.event_type in kinds]

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
@@ -54,6 +53,7 @@ from tests.workflow.fakes import (
     run_chain,
     running_worker,
     start,
+    update_events,
     wait_for,
     wait_for_state,
 )
@@ -206,16 +206,6 @@ async def _refusal(
     return cause
 
 
-async def _update_events(handle: WorkflowHandle[Any, Any]) -> list[EventType.ValueType]:
-    kinds = (
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_REJECTED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
-    )
-    history = await handle.fetch_history()
-    return [e.event_type for e in history.events if e.event_type in kinds]
-
-
 async def test_retry_update_answers_what_happens_and_refuses_with_a_reason(
     env: WorkflowEnvironment,
 ) -> None:
@@ -248,7 +238,7 @@ async def test_retry_update_refusals_leave_nothing_in_history(env: WorkflowEnvir
         services.script(AUDIT, fail(FailureReason.SERVICE_REJECTED))
         await wait_for_state(handle, S.FAILED)
         none_left = await _refusal(handle, RETRY_UPDATE)  # no input at all: the defaults
-        events = await _update_events(handle)
+        events = await update_events(handle)
         payload = await query_payload(handle)
     assert not_failed.type == Refusal.NOT_FAILED
     assert "RADAR_SCAN, not FAILED" in not_failed.message

@@ -67,6 +67,7 @@ from tests.workflow.fakes import (
     running_worker,
     start,
     time_skipping_environment,
+    update_events,
     wait_for,
     wait_for_state,
 )
@@ -133,16 +134,6 @@ async def refusal(handle: WorkflowHandle[Any, Any], update: str, *args: Any) -> 
     cause = info.value.cause
     assert isinstance(cause, ApplicationError)
     return cause
-
-
-async def update_events(handle: WorkflowHandle[Any, Any]) -> list[EventType.ValueType]:
-    kinds = (
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_REJECTED,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
-    )
-    history = await handle.fetch_history()
-    return [e.event_type for e in history.events if e.event_type in kinds]
 
 
 async def task_failures(handle: WorkflowHandle[Any, Any]) -> int:

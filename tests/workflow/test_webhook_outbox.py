@@ -45,6 +45,7 @@ from tests.workflow.fakes import (
     result,
     start,
     time_skipping_environment,
+    wait_for,
     wait_for_state,
 )
 from tests.workflow.webhook_fakes import (
@@ -310,13 +311,13 @@ async def test_a_review_hands_over_its_request_reminder_and_decision_as_events(
 ) -> None:
     services = FakeServices()
     webhook = FakeWebhook()
-    policy = ApprovalPolicy(deadline=timedelta(hours=2), remind_after=timedelta(hours=1))
+    policy = ApprovalPolicy(deadline=timedelta(hours=2), remind_after=timedelta(seconds=1))
     async with outbox_worker(env.client, services, webhook) as tq:
         handle = await start(
             env.client, tq, campaign_input(notify_transitions=True, approval=policy)
         )
         await wait_for_state(handle, CampaignState.AWAITING_APPROVAL)
-        await env.sleep(timedelta(hours=1, minutes=1))  # past the reminder, before the deadline
+        await wait_for(handle, lambda p: p.approval is not None and p.approval.reminded, "reminded")
         await handle.execute_update(APPROVE_UPDATE, ReviewRequest(reviewer="ana", revision=0))
         await result(handle)
         log = (await query_payload(handle)).execution_log
