@@ -22,9 +22,10 @@ Connection settings come from Temporal's envconfig (TEMPORAL_ADDRESS, TEMPORAL_N
 TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE) or --address/--namespace.
 
 Exit codes: 0 ok (LEARN for --wait); 1 campaign FAILED (or cancelled); 2 invalid input or
-settings; 3 unknown campaign, or the campaign refuses the command (the reason and its code are
-printed); 4 Temporal unreachable; 5 no worker: none polls the campaign's task queue, or none
-answered in time; 70 an unexpected error (one line; CAMPAIGN_DEBUG=1 shows the traceback).
+settings; 3 unknown campaign or schedule, a schedule id taken, or the campaign refuses the
+command (the reason and its code are printed); 4 Temporal unreachable; 5 no worker: none
+polls the campaign's task queue, or none answered in time; 70 an unexpected error (one line;
+CAMPAIGN_DEBUG=1 shows the traceback).
 Every error names the Temporal server and namespace it asked.
 """
 
