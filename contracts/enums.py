@@ -115,6 +115,8 @@ class Refusal(StrEnum):
     """`pause` while a pause is already requested or holding."""
     NOT_PAUSED = "NOT_PAUSED"
     """`resume` while the campaign is not paused."""
+    TOO_LATE = "TOO_LATE"
+    """`pause` once PUBLISH has begun: only LEARN is left, which records the publication."""
 
 
 class ServiceName(StrEnum):

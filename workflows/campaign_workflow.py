@@ -727,6 +727,8 @@ class CampaignWorkflow:
             _refuse((Refusal.CANCELLED, "the campaign is being cancelled"))
         if self._ending or p.state is S.LEARN:
             _refuse((Refusal.CAMPAIGN_ENDED, f"the campaign is ending ({p.state})"))
+        if p.state is S.PUBLISH or p.publish_receipt is not None:
+            _refuse((Refusal.TOO_LATE, "it is publishing: only LEARN is left, which records it"))
         if p.paused is not None:
             _refuse((Refusal.ALREADY_PAUSED, f"paused by {p.paused.requested_by} already"))
 
@@ -795,7 +797,7 @@ class CampaignWorkflow:
             return Refusal.CANCELLED, "the campaign is being cancelled"
         if self._ending:
             return Refusal.RETRY_WINDOW_OVER, "the campaign is ending"
-        if p.state is not S.FAILED:
+        if p.state is not S.FAILED or p.failure is None:
             return Refusal.NOT_FAILED, f"campaign is {p.state}, not FAILED: nothing to retry"
         if self._retry_request is not None:
             # One resume per failure: nothing carries over to a later one.
@@ -888,9 +890,9 @@ class CampaignWorkflow:
         """Enter the step's state and run its activity under the step's retry policy."""
         p = self._payload
         state = step.state
-        await self._hold_if_paused(before=state)
         self._resume_at = state
         p.state = state
+        await self._hold_if_paused(before=state)
         self._trace(A.STEP_STARTED, {"service": step.service.value})
         self._publish_search_attributes()
         policy = self._input.retry_settings_for(state)
@@ -968,19 +970,19 @@ class CampaignWorkflow:
             raise
 
     async def _hold_if_paused(self, before: CampaignState) -> None:
-        """A step boundary: while a `pause` holds, wait here (never inside a service call)."""
+        """A step boundary, in the step's state before its call: while a `pause` holds, wait
+        here (never inside a service call). A pause that comes with the resume holds again."""
         p = self._payload
-        if p.paused is None:
-            return
-        p.paused.held_before = before
-        self._trace(
-            A.CAMPAIGN_PAUSED,
-            {"before": before.value, "requested_by": p.paused.requested_by,
-             "reason": p.paused.reason},
-        )  # fmt: skip
-        self._publish_search_attributes()
-        await workflow.wait_condition(lambda: p.paused is None)
-        self._trace(A.CAMPAIGN_RESUMED, {"before": before.value})
+        while (pause := p.paused) is not None:
+            pause.held_before = before
+            self._trace(
+                A.CAMPAIGN_PAUSED,
+                {"before": before.value, "requested_by": pause.requested_by,
+                 "reason": pause.reason},
+            )  # fmt: skip
+            self._publish_search_attributes()
+            await workflow.wait_condition(lambda: p.paused is not pause)
+            self._trace(A.CAMPAIGN_RESUMED, {"before": before.value})
 
     def _task_queue_for(self, step: Step[Any, Any]) -> str | None:
         """The step's service queue; None (the workflow's own) for campaigns started before."""

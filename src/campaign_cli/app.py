@@ -15,7 +15,7 @@ A day's work:
   campaign cancel <id>                       stop one
   campaign pause <id> / resume <id>          hold one at its next step, let it go on
   campaign list --approver ana               what waits for ana's approval
-  campaign approve <id> / reject <id> -m ... / request-changes <id> -m ...
+  campaign approve <id> --revision N / reject <id> -m ... / request-changes <id> -m ...
   campaign schedule create <sid> -f brief.json --cron "0 9 * * MON"   a campaign every Monday
 
 Connection settings come from Temporal's envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,

@@ -243,7 +243,7 @@ def status(
         # Running: say so when nothing can move it on.
         if not await worker_polling(temporal, st.task_queue):
             return st, f"waiting for a worker: none polls task queue '{st.task_queue}'"
-        if inactive := await inactive_versions_only(temporal, st.task_queue):
+        if inactive := await inactive_versions_only(temporal, st.task_queue, st.pinned_build):
             return st, f"waiting for a worker: {inactive}"
         if st.state is None:
             return st, "not picked up by a worker yet"

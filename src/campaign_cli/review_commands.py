@@ -37,7 +37,8 @@ RevisionOpt = Annotated[
     int | None,
     typer.Option(
         metavar="N",
-        help="The content revision you reviewed (default: the one waiting; it is printed)",
+        help="The content revision you reviewed (approve: required; reject and "
+        "request-changes: default the one waiting)",
         min=0,
     ),
 ]
@@ -57,8 +58,10 @@ def approve(
 
     \b
     Examples:
-      campaign approve <id>                          the revision waiting, as you
+      campaign approve <id> --revision 1             the revision you reviewed, as you
       campaign approve <id> --revision 1 --as ana -m "claims checked with legal"
+
+    --revision is required: without it the command says which revision waits (exit 2).
 
     Refused (exit 3, with the reason and its code) when it waits for no decision
     (NOT_AWAITING_APPROVAL), you are not one of its approvers (NOT_AN_APPROVER), the revision is
@@ -151,6 +154,7 @@ def _review(
 
     from contracts import Decision, ReviewRequest
     from contracts.base import describe_errors
+    from orchestrator_client.campaign_errors import CampaignError
     from orchestrator_client.campaign_lookup import workflow_id_from_ref
     from orchestrator_client.campaign_ops import review_campaign, waiting_revision
 
@@ -166,6 +170,12 @@ def _review(
 
     async def work(client: Client) -> ReviewAccepted:
         reviewed = revision if revision is not None else await waiting_revision(client, campaign)
+        if revision is None and decision is Decision.APPROVE:
+            # An approval names what was read: the waiting revision may be newer than that.
+            raise CampaignError(
+                f"approve needs --revision, the revision you reviewed; it waits for a decision "
+                f"on revision {reviewed}: `campaign approve {campaign} --revision {reviewed}`"
+            )
         request = ReviewRequest(reviewer=who, revision=reviewed, comment=comment)
         return await review_campaign(client, campaign, decision, request)
 

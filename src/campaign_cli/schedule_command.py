@@ -375,6 +375,6 @@ def _print_view(v: ScheduleView) -> None:
             f"{s.state or '-'} ({s.execution_status.lower()})"
             + (f", {s.failure_reason}" if s.failure_reason else "")
             if s
-            else "gone from visibility"
+            else "no campaign status (gone from visibility, or not a campaign's workflow id)"
         )
         out.print(f"  {_at(r.scheduled_at)}  {r.workflow_id}  {state}", markup=False)

@@ -177,7 +177,7 @@ async def run_demo(client: Client, task_queue: str, ui_url: str | None) -> list[
     )
     print(
         f"   revision {revised} audited and waiting; the officer approves it "
-        f"(`campaign approve {third.id}`): on to {review.next_state} ..."
+        f"(`campaign approve {third.id} --revision {revised}`): on to {review.next_state} ..."
     )
     await asyncio.wait_for(third.result(), STEP_TIMEOUT)
     results.append(await campaign_payload(client, third.id))

@@ -70,6 +70,7 @@ class CampaignStatus:
     task_queue: str | None = None
     name: str | None = None  # the brief's name, from the memo our clients set at start
     paused: bool = False  # held by a `pause` at a step boundary
+    pinned_build: str | None = None  # pinned to a build by a versioning override (a rollback)
     approvers: tuple[str, ...] | None = None  # waiting for a review: who may decide ("*": any)
 
     @property
@@ -163,6 +164,7 @@ def status_of(info: WorkflowExecutionInfo, name: str | None = None) -> CampaignS
         name=name,
         paused=_search_attribute(info, sa.CAMPAIGN_PAUSED.name) is True,
         approvers=_keyword_list(info, sa.CAMPAIGN_APPROVERS.name),
+        pinned_build=info.versioning_info.versioning_override.pinned.version.build_id or None,
     )
 
 
@@ -227,9 +229,12 @@ async def live_pollers(
     return [p for p in described.pollers if now - p.last_access_time.ToDatetime(UTC) < POLLER_FRESH]
 
 
-async def inactive_versions_only(temporal: Visibility, task_queue: str) -> str | None:
+async def inactive_versions_only(
+    temporal: Visibility, task_queue: str, pinned_build: str | None = None
+) -> str | None:
     """Why no task moves when every live poller of the queue is a versioned worker whose build
-    gets no tasks (neither current nor ramping in its Worker Deployment); None otherwise."""
+    gets no tasks (neither current nor ramping in its Worker Deployment, nor the build the
+    campaign is pinned to); None otherwise."""
     pollers = await live_pollers(temporal, task_queue)
     builds: dict[str, set[str]] = {}
     for poller in pollers:
@@ -254,10 +259,11 @@ async def inactive_versions_only(temporal: Visibility, task_queue: str) -> str |
         served = {
             routing.current_deployment_version.build_id,
             routing.ramping_deployment_version.build_id,
+            pinned_build or "",
         } - {""}
         if polling & served:
             return None
-        build = sorted(polling)[-1]
+        build = next(iter(polling)) if len(polling) == 1 else "<build>"
         current = routing.current_deployment_version.build_id or "none"
         notes.append(
             f"only build {', '.join(sorted(polling))} of deployment {deployment} polls task "

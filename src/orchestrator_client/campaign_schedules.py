@@ -445,7 +445,7 @@ async def describe_schedule(client: Client, schedule_id: str) -> ScheduleView:
         wid, run_id = result.action.workflow_id, result.action.first_execution_run_id
         try:
             status: CampaignStatus | None = await describe_campaign(visibility(client), wid, run_id)
-        except UnknownCampaignError:
+        except CampaignError:  # gone (retention), or not a campaign's id (another client's)
             status = None
         runs.append(ScheduleRun(result.scheduled_at, result.started_at, wid, status))
     return ScheduleView(

@@ -320,7 +320,9 @@ class ScheduleRunView(BaseModel):
     scheduled_at: datetime
     started_at: datetime
     workflow_id: str = Field(description="The run's campaign: GET /api/v1/campaigns/{workflow_id}")
-    campaign: CampaignView | None = Field(description="null: gone from visibility (retention)")
+    campaign: CampaignView | None = Field(
+        description="null: gone from visibility (retention), or not a campaign's workflow id"
+    )
 
 
 class ScheduleDetails(BaseModel):

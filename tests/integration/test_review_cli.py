@@ -157,7 +157,9 @@ async def test_cli_lists_what_waits_for_an_approver_refuses_then_requests_change
         assert line.startswith(f"{handle.id}  AWAITING_APPROVAL  (running)"), line
         await status_line(stack, open_to_all.id, "AWAITING_APPROVAL", "approvers=*")
 
-        code, out, err = await cli(stack, "approve", str(c.campaign_id), "--as", "bob")
+        code, out, err = await cli(
+            stack, "approve", str(c.campaign_id), "--as", "bob", "--revision", "0"
+        )
         assert code == 3, out + err
         assert (
             f"error: campaign {handle.id} refused the approve: 'bob' is not an approver of this "
@@ -195,7 +197,15 @@ async def test_cli_lists_what_waits_for_an_approver_refuses_then_requests_change
             in err
         ), err
 
+        # An approval names the revision read: without it, the CLI says which one waits.
         code, out, err = await cli(stack, "approve", str(c.campaign_id), "--as", "ana")
+        assert code == 2, out + err
+        assert "approve needs --revision, the revision you reviewed; it waits for a " in err
+        assert f"`campaign approve {c.campaign_id} --revision 1`" in err, err
+
+        code, out, err = await cli(
+            stack, "approve", str(c.campaign_id), "--as", "ana", "--revision", "1"
+        )
         assert code == 0, out + err
         assert out.strip() == (
             f"approve accepted: {handle.id}, revision 1, by ana: it publishes now"
@@ -240,7 +250,9 @@ async def test_cli_reject_fails_the_campaign_and_retry_revises_it_for_a_new_deci
         assert code == 0, out + err
 
         await awaiting(handle, 1)
-        code, out, err = await cli(stack, "approve", str(c.campaign_id), "--as", "ana")
+        code, out, err = await cli(
+            stack, "approve", str(c.campaign_id), "--as", "ana", "--revision", "1"
+        )
         assert code == 0, out + err
         assert f"approve accepted: {handle.id}, revision 1, by ana" in out, out
 
@@ -386,7 +398,7 @@ async def test_rest_pause_holds_at_a_step_boundary_until_resume(
         return view if view["paused"] else None
 
     view = await eventually(held, "GET shows it paused")
-    assert view["state"] == "IDLE" and view["execution_status"] == "RUNNING"
+    assert view["state"] == "RADAR_SCAN" and view["execution_status"] == "RUNNING"
     pause = view["payload"]["paused"]
     assert (pause["requested_by"], pause["reason"], pause["held_before"]) == (
         "lee",
@@ -450,11 +462,12 @@ async def test_cli_pause_lets_the_slow_step_finish_and_holds_before_the_next(
         payload = await eventually(held, "it holds at a step boundary")
         assert payload.paused is not None
         assert payload.paused.held_before is CampaignState.QUALITY_AUDIT
-        assert payload.state is CampaignState.CONTENT_PROD and payload.content is not None
+        # held in the next step's state, before its call
+        assert payload.state is CampaignState.QUALITY_AUDIT and payload.content is not None
         assert await admin.effect_count(ServiceName.CONTENT, c.campaign_id) == 1  # it finished
 
         line = await status_line(stack, handle.id, "PAUSED")
-        assert line.startswith(f"{handle.id}  CONTENT_PROD  (running)"), line
+        assert line.startswith(f"{handle.id}  QUALITY_AUDIT  (running)"), line
         await listed_as(stack, {handle.id}, "--paused", "--task-queue", q)
         await asyncio.sleep(1)  # held a while longer: still nothing asked of the next service
         assert await quality_calls(admin, c) == 0
@@ -480,8 +493,8 @@ async def test_cli_pause_lets_the_slow_step_finish_and_holds_before_the_next(
         assert seen == [
             ("pause_requested", CampaignState.CONTENT_PROD),
             ("step_completed", CampaignState.CONTENT_PROD),
-            ("campaign_paused", CampaignState.CONTENT_PROD),
-            ("campaign_resumed", CampaignState.CONTENT_PROD),
+            ("campaign_paused", CampaignState.QUALITY_AUDIT),
+            ("campaign_resumed", CampaignState.QUALITY_AUDIT),
             ("step_started", CampaignState.QUALITY_AUDIT),
         ], seen
         held_entry = next(e for e in log if e.action == "campaign_paused")
@@ -553,7 +566,9 @@ async def test_a_pause_while_awaiting_approval_holds_before_publish_once_approve
         code, out, err = await cli(stack, "pause", str(c.campaign_id), "--requested-by", "lee")
         assert code == 0, out + err
         assert "(now AWAITING_APPROVAL)" in out, out
-        code, out, err = await cli(stack, "approve", str(c.campaign_id), "--as", "ana")
+        code, out, err = await cli(
+            stack, "approve", str(c.campaign_id), "--as", "ana", "--revision", "0"
+        )
         assert code == 0, out + err
 
         async def held() -> CampaignPayload | None:

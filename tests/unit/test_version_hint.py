@@ -93,3 +93,9 @@ async def test_a_stopped_current_worker_does_not_count() -> None:
     stale = poller("0.1.0", age=timedelta(minutes=5))  # listed, but gone
     note = await inactive_versions_only(temporal(Server([stale, poller("0.2.0")], "0.1.0")), "q")
     assert note is not None and "only build 0.2.0" in note
+
+
+async def test_a_campaign_pinned_to_the_polling_build_gets_no_note() -> None:
+    server = Server([poller("0.2.0")], "0.1.0")  # a rollback pinned it to 0.2.0
+    assert await inactive_versions_only(temporal(server), "q", pinned_build="0.2.0") is None
+    assert await inactive_versions_only(temporal(server), "q", pinned_build="0.1.0") is not None

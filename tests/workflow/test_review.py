@@ -28,6 +28,7 @@ from contracts import (
     REJECT_UPDATE,
     REQUEST_CHANGES_UPDATE,
     RESUME_UPDATE,
+    RETRY_SIGNAL,
     RETRY_UPDATE,
     ApprovalPolicy,
     AuditRequest,
@@ -815,7 +816,9 @@ async def test_pause_lets_the_step_in_flight_finish_and_holds_before_the_next(
     assert len(services.calls_of(STRATEGY)) == 1 and services.cancelled == []
     assert held.strategy is not None
     assert steps_while_held == [RADAR, STRATEGY]
-    assert held.state is S.STRATEGY_GEN
+    # held in the next step's state, before its call (a status read shows where it waits)
+    assert held.state is S.CONTENT_PROD
+    assert held_attrs.get(sa.CAMPAIGN_STATE) == "CONTENT_PROD"
     assert actions(held)[-3:] == ["pause_requested", "step_completed", "campaign_paused"]
     hold = entry(held, "campaign_paused")
     assert hold.details == {
@@ -1128,3 +1131,48 @@ def test_an_unset_review_is_left_out_of_the_payload_and_read_back() -> None:
     )
     assert not {"approval", "reviews", "paused"} & payload.model_dump().keys()
     assert payload.review_of_current_revision() is None
+
+
+async def test_a_pause_while_failed_holds_the_retried_step_and_refuses_a_second_retry(
+    env: WorkflowEnvironment,
+) -> None:
+    """A retry accepted while a pause holds: the campaign is held in the step it resumes at,
+    no longer FAILED, so a second retry (update or signal) is refused, never kept for later."""
+    services = FakeServices().script(AUDIT, fail(FailureReason.SERVICE_REJECTED))
+    async with running_worker(env.client, services) as tq:
+        handle = await start(env.client, tq, campaign_input())
+        await wait_for_state(handle, S.FAILED)
+        await pause(handle, by="ana")
+        await handle.execute_update(
+            RETRY_UPDATE, RetryRequest(requested_by="op"), result_type=RetryAccepted
+        )
+        held = await held_before(handle, S.QUALITY_AUDIT)
+        # (before the fix, the update failed the workflow task: it never answered)
+        again = await asyncio.wait_for(
+            refusal(handle, RETRY_UPDATE, RetryRequest(requested_by="op")), 15
+        )
+        await handle.signal(RETRY_SIGNAL, RetryRequest(requested_by="batch"))
+        failures = await task_failures(handle)
+        await resume(handle)
+        outcome = await result(handle)
+        payload = await query_payload(handle)
+    assert held.state is S.QUALITY_AUDIT and held.failure is None
+    assert again.type == Refusal.NOT_FAILED
+    assert failures == 0
+    assert outcome.state is S.LEARN and payload.retry_count == 1  # the signal was refused
+    assert entry(payload, "retry_refused").details["requested_by"] == "batch"
+
+
+async def test_a_pause_once_publish_has_begun_is_too_late(env: WorkflowEnvironment) -> None:
+    release = asyncio.Event()
+    services = FakeServices().script(PUBLISH, blocked(release))
+    async with running_worker(env.client, services) as tq:
+        handle = await start(env.client, tq, campaign_input())
+        await asyncio.wait_for(services.started[PUBLISH].wait(), 15)
+        late = await refusal(handle, PAUSE_UPDATE, PauseRequest(requested_by="ana"))
+        release.set()
+        await result(handle)
+        payload = await query_payload(handle)
+    assert late.type == Refusal.TOO_LATE and "only LEARN is left" in late.message
+    assert payload.state is S.LEARN and payload.paused is None
+    assert "campaign_paused" not in actions(payload)
