@@ -108,10 +108,6 @@ with workflow.unsafe.imports_passed_through():
 S = CampaignState
 A = LogAction
 ORCHESTRATOR = "orchestrator"
-# Deprecated (release 0.1.0 baseline, CHANGELOG.md): search attributes are upserted only when
-# a value changed, once per workflow task, just before the workflow waits. The per-log-entry
-# upserts of the campaigns that ran before this patch are gone; so are their histories.
-SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
 # Deprecated (release 0.1.0 baseline): the PUBLISH key of campaigns started before
 # `workflow-guarantees` no longer changes with operator retries. Never a command, so never
 # needed a patch; deprecated so that histories with its marker still replay.
@@ -1014,21 +1010,14 @@ class CampaignWorkflow:
     def _trace(self, action: LogAction, details: dict[str, Any] | None = None) -> None:
         p = self._payload
         entry = p.add_trace(ORCHESTRATOR, action, details, at=workflow.now())
-        self._deprecate_search_attributes_patch()
         # The Web UI's "current details"; not a command, so it does not touch history or replay.
         workflow.set_current_details(current_details(p, workflow.info().workflow_id))
         # Logs and metrics; webhook events only for campaigns started with notify_transitions.
         self._observer.on_trace(p, entry)
 
-    def _deprecate_search_attributes_patch(self) -> None:
-        """Where its marker was recorded: at the first log entry (histories with it replay).
-        The SDK memoizes the call: one marker per run."""
-        workflow.deprecate_patch(SEARCH_ATTRIBUTES_ON_CHANGE)
-
     def _publish_search_attributes(self) -> None:
         """Upsert the search attributes that changed since the last upsert, if any. Called
         before every wait and before the workflow ends: at most one upsert per workflow task."""
-        self._deprecate_search_attributes_patch()
         p = self._payload
         written = self._sa_written
         updates: list[SearchAttributeUpdate[Any]] = []

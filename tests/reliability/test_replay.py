@@ -1,11 +1,11 @@
 """Determinism: today's CampaignWorkflow replays the committed histories of real runs.
 
 tests/histories/<label>/*.json were recorded by tests/histories/record.py on the dev server:
-v2-* to v4-* by the workers of earlier commits (campaigns started before later changes to the
-graph), release-* by the release itself (CHANGELOG.md), v5-schedules and v6-review by the worker
-of their commits, with only the paths they added; webhooks/ holds the outbox's. A change
-to the workflow that alters the command sequence of any of them, without workflow.patched(...),
-fails here with a nondeterminism error. No server needed.
+release-* by the release itself (CHANGELOG.md), v5-schedules and v6-review by the worker of
+their commits, with only the paths they added. (The pre-release histories went in 0.2.0 with
+the `search-attributes-on-change` patch that each of them carried.) A change to the workflow
+that alters the command sequence of any of them, without workflow.patched(...), fails here with
+a nondeterminism error. No server needed.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ SCENARIOS = {
     "start_signal",
     "retry_window_expired",
 }
-# Recorded from the `workflow-guarantees` patch on (labels v3 and later): a second run of a
-# published campaign, a cancel during PUBLISH, and a parked run that continued as new.
+# In every label but the feature ones: a second run of a published campaign, a cancel during
+# PUBLISH, and a parked run that continued as new.
 GUARANTEE_SCENARIOS = {"already_published", "cancel_during_publish", "parked_continue_as_new"}
 # A schedule's run (campaign-<template>-<scheduled time>), and a repeat of its time after it
 # published (ALREADY_PUBLISHED at once); recorded alone, under their own label.
@@ -69,7 +69,7 @@ def scenarios_of(label: str) -> set[str]:
         return SCHEDULE_SCENARIOS
     if label.endswith("-review"):
         return REVIEW_SCENARIOS
-    return SCENARIOS | GUARANTEE_SCENARIOS if label[:3] != "v2-" else SCENARIOS
+    return SCENARIOS | GUARANTEE_SCENARIOS
 
 
 def history_files() -> list[Path]:
@@ -101,9 +101,8 @@ def replayer(workflow: type) -> Replayer:
 def test_every_representative_run_is_committed_for_every_recorded_version() -> None:
     labels = sorted({p.parent.name for p in history_files()})
     assert labels, f"no histories under {HISTORIES}"
-    # The oldest supported: v1 campaigns (before `search-attributes-on-change`) are not since
-    # release 0.1.0 (CHANGELOG.md); the release's own histories are committed.
-    assert any(label.startswith("v2-") for label in labels)
+    # The oldest supported: the release's own histories (CHANGELOG.md, 0.2.0: the pre-release
+    # ones went with the `search-attributes-on-change` patch).
     assert any(label.startswith("release-") for label in labels)
     for label in labels:
         assert {p.stem for p in (HISTORIES / label).glob("*.json")} == scenarios_of(label), label
@@ -151,19 +150,14 @@ def scheduled_queues(path: Path) -> set[tuple[str, str]]:
 
 
 def test_the_service_queues_are_recorded_from_their_patch_on() -> None:
-    """From v4 (the `service-task-queues` patch) each step was scheduled on its service's
-    queue; the older runs, which today's code replays, on the workflow's own."""
+    """Every committed run (from release 0.1.0, after the `service-task-queues` patch)
+    scheduled each step on its service's queue."""
     on_service_queues = {
         (step.activity, service_task_queue("<own>", step.service)) for step in STEPS
     }
     for path in history_files():
-        queues = scheduled_queues(path)
-        label = path.parent.name
-        if label.startswith("release-") or int(label[1:].split("-")[0]) >= 4:  # v4 ... v6, v10
-            assert queues <= on_service_queues, path
-        else:
-            assert {q for _, q in queues} <= {"<own>"}, path
-    happy = HISTORIES / "v4-service-task-queues" / "happy_path.json"
+        assert scheduled_queues(path) <= on_service_queues, path
+    happy = HISTORIES / "release-0.1.0" / "happy_path.json"
     assert scheduled_queues(happy) == on_service_queues
 
 
