@@ -611,32 +611,32 @@ class CampaignWorkflow:
     # its validator, so of two decisions sent at once one is accepted and the other refused.
 
     @workflow.update(name=APPROVE_UPDATE)
-    def approve(self, request: ReviewRequest | None = None) -> ReviewAccepted:
+    def approve(self, request: object = None, *extra: object) -> ReviewAccepted:
         return self._decide(Decision.APPROVE, request)
 
     @approve.validator
-    def _validate_approve(self, request: ReviewRequest | None = None) -> None:
-        _refuse(self._review_refusal(Decision.APPROVE, request))
+    def _validate_approve(self, request: object = None, *extra: object) -> None:
+        _refuse(self._review_refusal(Decision.APPROVE, request, extra))
 
     @workflow.update(name=REJECT_UPDATE)
-    def reject(self, request: ReviewRequest | None = None) -> ReviewAccepted:
+    def reject(self, request: object = None, *extra: object) -> ReviewAccepted:
         return self._decide(Decision.REJECT, request)
 
     @reject.validator
-    def _validate_reject(self, request: ReviewRequest | None = None) -> None:
-        _refuse(self._review_refusal(Decision.REJECT, request))
+    def _validate_reject(self, request: object = None, *extra: object) -> None:
+        _refuse(self._review_refusal(Decision.REJECT, request, extra))
 
     @workflow.update(name=REQUEST_CHANGES_UPDATE)
-    def request_changes(self, request: ReviewRequest | None = None) -> ReviewAccepted:
+    def request_changes(self, request: object = None, *extra: object) -> ReviewAccepted:
         return self._decide(Decision.REQUEST_CHANGES, request)
 
     @request_changes.validator
-    def _validate_request_changes(self, request: ReviewRequest | None = None) -> None:
-        _refuse(self._review_refusal(Decision.REQUEST_CHANGES, request))
+    def _validate_request_changes(self, request: object = None, *extra: object) -> None:
+        _refuse(self._review_refusal(Decision.REQUEST_CHANGES, request, extra))
 
-    def _decide(self, decision: Decision, request: ReviewRequest | None) -> ReviewAccepted:
+    def _decide(self, decision: Decision, value: object) -> ReviewAccepted:
         p = self._payload
-        assert request is not None  # the validator refused None
+        request = ReviewRequest.model_validate(value)  # the validator refused anything else
         p.reviews.append(
             ReviewRecord(
                 decision=decision,
@@ -660,15 +660,18 @@ class CampaignWorkflow:
         )
 
     def _review_refusal(
-        self, decision: Decision, request: ReviewRequest | None
+        self, decision: Decision, value: object, extra: tuple[object, ...]
     ) -> tuple[Refusal, str] | None:
         p = self._payload
         if self._being_cancelled():
             return Refusal.CANCELLED, "the campaign is being cancelled"
-        if request is None:
+        if value is None and not extra:
             return Refusal.INVALID_REQUEST, (
                 'a decision needs {"reviewer": ..., "revision": ..., "comment": ...}'
             )
+        request, invalid = _update_input(ReviewRequest, f"the {decision} input", value, extra)
+        if request is None:
+            return invalid
         waiting = p.approval
         if waiting is None:
             # Decided already (a decision sent at once with the winner's, or late): say by whom.
@@ -701,9 +704,9 @@ class CampaignWorkflow:
     # Pause and resume: held at the next step boundary (never inside a service call).
 
     @workflow.update(name=PAUSE_UPDATE)
-    def pause(self, request: PauseRequest | None = None) -> PauseAccepted:
+    def pause(self, value: object = None, *extra: object) -> PauseAccepted:
         p = self._payload
-        request = request or PauseRequest()
+        request = PauseRequest.model_validate(value or {})  # the validator checked it
         p.paused = PauseInfo(
             requested_by=request.requested_by, reason=request.reason, requested_at=workflow.now()
         )
@@ -717,8 +720,9 @@ class CampaignWorkflow:
         )
 
     @pause.validator
-    def _validate_pause(self, request: PauseRequest | None = None) -> None:
+    def _validate_pause(self, value: object = None, *extra: object) -> None:
         p = self._payload
+        _refuse(_update_input(PauseRequest, "the pause input", value or {}, extra)[1])
         if self._being_cancelled():
             _refuse((Refusal.CANCELLED, "the campaign is being cancelled"))
         if self._ending or p.state is S.LEARN:
@@ -729,9 +733,9 @@ class CampaignWorkflow:
             _refuse((Refusal.ALREADY_PAUSED, f"paused by {p.paused.requested_by} already"))
 
     @workflow.update(name=RESUME_UPDATE)
-    def resume(self, request: PauseRequest | None = None) -> PauseAccepted:
+    def resume(self, value: object = None, *extra: object) -> PauseAccepted:
         p = self._payload
-        request = request or PauseRequest()
+        request = PauseRequest.model_validate(value or {})  # the validator checked it
         held = p.paused.held_before if p.paused else None
         p.paused = None
         if held is None:  # not yet at a boundary: the pause is withdrawn
@@ -743,7 +747,8 @@ class CampaignWorkflow:
         )
 
     @resume.validator
-    def _validate_resume(self, request: PauseRequest | None = None) -> None:
+    def _validate_resume(self, value: object = None, *extra: object) -> None:
+        _refuse(_update_input(PauseRequest, "the resume input", value or {}, extra)[1])
         if self._being_cancelled():
             _refuse((Refusal.CANCELLED, "the campaign is being cancelled"))
         if self._payload.paused is None:
@@ -1096,6 +1101,19 @@ def _already_decided(review: ReviewRecord) -> tuple[Refusal, str]:
     return Refusal.ALREADY_DECIDED, (
         f"{review.reviewer} already decided {review.decision} on revision {review.revision}"
     )
+
+
+def _update_input(
+    model: type[ModelT], what: str, value: object, extra: tuple[object, ...]
+) -> tuple[ModelT | None, tuple[Refusal, str] | None]:
+    """An update's payload as `model`, or the INVALID_REQUEST refusal that says why not (in one
+    line, naming the field): two payloads, or a malformed one."""
+    try:
+        return _one_model(model, what, value, extra), None
+    except ApplicationError as err:
+        return None, (Refusal.INVALID_REQUEST, err.message)
+    except ValidationError as err:
+        return None, (Refusal.INVALID_REQUEST, f"{what}: {describe_errors(err, '<input>')}")
 
 
 def _signal_model(

@@ -1176,3 +1176,26 @@ async def test_a_pause_once_publish_has_begun_is_too_late(env: WorkflowEnvironme
     assert late.type == Refusal.TOO_LATE and "only LEARN is left" in late.message
     assert payload.state is S.LEARN and payload.paused is None
     assert "campaign_paused" not in actions(payload)
+
+
+async def test_two_inputs_or_a_wrong_type_are_refused_in_one_line(env: WorkflowEnvironment) -> None:
+    """As `temporal workflow update execute -i ... -i ...` sends them: refused by the validator
+    (INVALID_REQUEST), naming the cause, never a TypeError or pydantic's multi-line text."""
+    services = FakeServices()
+    async with running_worker(env.client, services) as tq:
+        handle = await start(env.client, tq, reviewed())
+        await awaiting(handle)
+        one = ReviewRequest(reviewer="ana", revision=0)
+        doubled = await refusal(handle, APPROVE_UPDATE, one, one)
+        typed = await refusal(handle, APPROVE_UPDATE, {"reviewer": "ana", "revision": "0"})
+        paused = await refusal(handle, PAUSE_UPDATE, PauseRequest(), PauseRequest())
+        await decide(handle, Decision.APPROVE, "ana")
+        await result(handle)
+    assert doubled.type == Refusal.INVALID_REQUEST
+    assert (
+        doubled.message
+        == "the approve input must be one JSON object (ReviewRequest); got 2 payloads"
+    )
+    assert typed.type == Refusal.INVALID_REQUEST and "\n" not in typed.message
+    assert typed.message.startswith("the approve input: revision: ")
+    assert paused.type == Refusal.INVALID_REQUEST and "got 2 payloads" in paused.message
