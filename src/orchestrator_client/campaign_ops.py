@@ -52,6 +52,7 @@ from contracts import (
     RETRY_UPDATE,
     START_UPDATE,
     WORKFLOW_TYPE,
+    CampaignBrief,
     CampaignInput,
     CampaignOutcome,
     CampaignPayload,
@@ -101,6 +102,24 @@ ID_REUSE_POLICY = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
 UPDATE_TIMEOUT = timedelta(seconds=10)
 QUERY_TIMEOUT = timedelta(seconds=5)  # a polling worker answers a query in milliseconds
 AnswerT = TypeVar("AnswerT", RetryAccepted, StartAccepted, ReviewAccepted, PauseAccepted)
+
+
+# True from the start (the graph begins in IDLE), before a worker runs a task.
+STARTING_ATTRIBUTES = TypedSearchAttributes(
+    [
+        SearchAttributePair(sa.CAMPAIGN_STATE, CampaignState.IDLE.value),
+        SearchAttributePair(sa.CAMPAIGN_RETRY_COUNT, 0),
+    ]
+)
+
+
+def brief_details(brief: CampaignBrief) -> str:
+    """The Web UI's static details of a campaign: its brief in markdown."""
+    return (
+        f"**Objective:** {brief.objective}\n\n"
+        f"**Audience:** {brief.audience}\n\n"
+        f"**Channels:** {', '.join(brief.channels)}"
+    )
 
 
 def target(client: Client) -> str:
@@ -154,18 +173,8 @@ async def start_campaign(
             priority=Priority(priority_key=campaign.priority, fairness_key=campaign.brand),
             static_summary=f"Campaign {campaign.brief.name}",
             memo={NAME_MEMO: campaign.brief.name},  # for `campaign list` (visibility carries it)
-            # True from the start (the graph begins in IDLE), before a worker runs a task.
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.CAMPAIGN_STATE, CampaignState.IDLE.value),
-                    SearchAttributePair(sa.CAMPAIGN_RETRY_COUNT, 0),
-                ]
-            ),
-            static_details=(
-                f"**Objective:** {campaign.brief.objective}\n\n"
-                f"**Audience:** {campaign.brief.audience}\n\n"
-                f"**Channels:** {', '.join(campaign.brief.channels)}"
-            ),
+            search_attributes=STARTING_ATTRIBUTES,
+            static_details=brief_details(campaign.brief),
             # The first workflow task comes back in the start response when this client also
             # runs a worker for the queue (one matching round trip less); otherwise a no-op.
             request_eager_start=True,

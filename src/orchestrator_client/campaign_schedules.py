@@ -43,17 +43,17 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleState,
 )
-from temporalio.common import Priority, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import Priority
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts import WORKFLOW_TYPE, CampaignInput, CampaignState, workflow_id_for
+from contracts import WORKFLOW_TYPE, CampaignInput, workflow_id_for
 from orchestrator_client.campaign_errors import (
     CampaignError,
     CampaignExistsError,
     UnknownCampaignError,
 )
 from orchestrator_client.campaign_lookup import NAME_MEMO, CampaignStatus, describe_campaign
-from workflows import search_attributes as sa
+from orchestrator_client.campaign_ops import STARTING_ATTRIBUTES, brief_details, visibility
 
 # Fixed forever: changing it would give every schedule's runs new campaign ids.
 SCHEDULE_NAMESPACE = UUID("0b7d6c1e-3f0a-4f5e-8a51-6c2f9d4e7a13")
@@ -238,24 +238,15 @@ async def create_schedule(
         id=workflow_id_for(campaign.campaign_id),  # each run: "-<scheduled time>" appended
         task_queue=task_queue,
         memo={NAME_MEMO: brief.name},
-        typed_search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.CAMPAIGN_STATE, CampaignState.IDLE.value),
-                SearchAttributePair(sa.CAMPAIGN_RETRY_COUNT, 0),
-            ]
-        ),
+        typed_search_attributes=STARTING_ATTRIBUTES,
         static_summary=f"Campaign {brief.name} (schedule {request.schedule_id})",
-        static_details=(
-            f"**Objective:** {brief.objective}\n\n"
-            f"**Audience:** {brief.audience}\n\n"
-            f"**Channels:** {', '.join(brief.channels)}"
-        ),
+        static_details=brief_details(brief),
         priority=Priority(priority_key=campaign.priority, fairness_key=campaign.brand),
     )
     spec = (
-        ScheduleSpec(cron_expressions=[request.cron], time_zone_name=request.time_zone)
-        if request.cron is not None
-        else ScheduleSpec(intervals=[ScheduleIntervalSpec(every=_have(request.every))])
+        ScheduleSpec(intervals=[ScheduleIntervalSpec(every=request.every)])
+        if request.every is not None
+        else ScheduleSpec(cron_expressions=[request.cron or ""], time_zone_name=request.time_zone)
     )
     # The Web UI's schedule page shows the note, not the memo: by default the note says what
     # the schedule is. In clear: without the brief when payloads are encrypted.
@@ -304,12 +295,6 @@ def state_note(request: CampaignScheduleRequest) -> str:
         f"Campaign schedule, {request.when()}; runs are "
         f"{workflow_id_for(request.template_id)}-<scheduled time>; the brief is encrypted"
     )
-
-
-def _have(every: timedelta | None) -> timedelta:
-    if every is None:  # the model allows only one calendar, and this is the interval's branch
-        raise CampaignError("a schedule needs a cron expression or an interval")
-    return every
 
 
 # ---- read ----------------------------------------------------------------------------------
@@ -433,8 +418,6 @@ async def list_schedules(client: Client) -> list[ScheduleView]:
 
 async def describe_schedule(client: Client, schedule_id: str) -> ScheduleView:
     """The schedule, its next runs, and its recent runs with their campaigns' states."""
-    from orchestrator_client.campaign_ops import visibility
-
     described = await _describe(client, schedule_id)
     schedule, info = described.schedule, described.info
     action = schedule.action
